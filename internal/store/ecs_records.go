@@ -1,0 +1,94 @@
+package store
+
+import (
+	"fmt"
+
+	"github.com/quayside/quayside/internal/model"
+)
+
+// Keys of the ECS state. Every record lives under /ecs/.
+const (
+	ClustersPrefix  = "/ecs/clusters/"
+	TaskDefsPrefix  = "/ecs/taskdefs/"
+	FamiliesPrefix  = "/ecs/families/"
+	TasksPrefix     = "/ecs/tasks/"
+	InstancesPrefix = "/ecs/instances/"
+	ServicesPrefix  = "/ecs/services/"
+	SettingsPrefix  = "/ecs/settings/"
+	TokensPrefix    = "/ecs/tokens/"
+)
+
+func ClusterKey(name string) string { return ClustersPrefix + name }
+
+// TaskDefKey sorts revisions numerically within a family.
+func TaskDefKey(family string, revision int64) string {
+	return fmt.Sprintf("%s%s/%010d", TaskDefsPrefix, family, revision)
+}
+func FamilyKey(family string) string        { return FamiliesPrefix + family }
+func TaskKey(cluster, id string) string     { return TasksPrefix + cluster + "/" + id }
+func InstanceKey(cluster, id string) string { return InstancesPrefix + cluster + "/" + id }
+func ServiceKey(cluster, name string) string {
+	return ServicesPrefix + cluster + "/" + name
+}
+func SettingKey(principal, name string) string { return SettingsPrefix + principal + "/" + name }
+
+// TaskDefinitionRecord is a stored task definition revision and its tags
+// (which ECS returns beside the definition, not inside it).
+type TaskDefinitionRecord struct {
+	model.TaskDefinition
+	DefinitionTags []model.Tag `json:"qTags,omitzero"`
+}
+
+// FamilyRecord tracks a family's revision counter: revisions are never
+// reused, even after deregistration or deletion.
+type FamilyRecord struct {
+	Family       string `json:"family"`
+	LastRevision int64  `json:"lastRevision"`
+	Active       int64  `json:"active"` // ACTIVE revisions
+}
+
+// TaskRecord is a stored task: what ECS shows plus what Quayside needs to
+// account for it.
+type TaskRecord struct {
+	model.Task
+	Cluster     string `json:"qCluster"`
+	ID          string `json:"qId"`
+	InstanceID  string `json:"qInstance,omitzero"`
+	ServiceName string `json:"qService,omitzero"`
+	Claim       Claim  `json:"qClaim,omitzero"`
+}
+
+// Claim is what a placed task holds on its container instance until it
+// stops: CPU units, MiB and static host ports.
+type Claim struct {
+	CPU      int64    `json:"cpu,omitzero"`
+	Memory   int64    `json:"memory,omitzero"`
+	Ports    []string `json:"ports,omitzero"`
+	PortsUDP []string `json:"portsUdp,omitzero"`
+}
+
+// InstanceRecord is a stored container instance.
+type InstanceRecord struct {
+	model.ContainerInstance
+	Cluster string `json:"qCluster"`
+	ID      string `json:"qId"`
+}
+
+// ServiceRecord is a stored service.
+type ServiceRecord struct {
+	model.Service
+	Cluster string `json:"qCluster"`
+}
+
+// ClientTokenRecord remembers what a RunTask clientToken produced, for
+// idempotent retries.
+type ClientTokenRecord struct {
+	RequestHash string          `json:"requestHash"`
+	TaskArns    []string        `json:"taskArns"`
+	Failures    []model.Failure `json:"failures,omitzero"`
+}
+
+// RunTaskTokenKey is where a RunTask clientToken is remembered.
+func RunTaskTokenKey(cluster, token string) string {
+	return TokensPrefix + "runtask/" + cluster + "/" + token
+}

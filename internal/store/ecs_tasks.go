@@ -1,0 +1,137 @@
+package store
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/quayside/quayside/internal/model"
+)
+
+// SaveTask stores t and, in the same transaction, moves the counters and
+// resources that depend on it: the cluster's running/pending task counts, the
+// instance's task counts, and the instance's remaining CPU, memory and ports
+// (a placed task holds its Claim until it is STOPPED). Every write of a task
+// goes through here so the books always balance.
+func SaveTask(tx Tx, t *TaskRecord) error {
+	var prev TaskRecord
+	_, had, err := GetJSON(tx, TaskKey(t.Cluster, t.ID), &prev)
+	if err != nil {
+		return err
+	}
+	var old *TaskRecord
+	if had {
+		old = &prev
+	}
+	t.Version++
+	if err := adjustClusterTasks(tx, t.Cluster, old, t); err != nil {
+		return err
+	}
+	if err := adjustInstance(tx, old, t); err != nil {
+		return err
+	}
+	return PutJSON(tx, TaskKey(t.Cluster, t.ID), t)
+}
+
+type taskCounts struct{ running, pending int32 }
+
+func clusterCounts(t *TaskRecord) taskCounts {
+	if t == nil {
+		return taskCounts{}
+	}
+	switch {
+	case t.LastStatus == model.StatusRunning:
+		return taskCounts{running: 1}
+	case model.IsPendingStatus(t.LastStatus):
+		return taskCounts{pending: 1}
+	}
+	return taskCounts{}
+}
+
+// instanceCounts follows the ECS definitions: runningTasksCount counts tasks
+// whose desiredStatus is RUNNING (and that have not stopped), and
+// pendingTasksCount those whose lastStatus is still before RUNNING.
+func instanceCounts(t *TaskRecord) taskCounts {
+	if t == nil || t.InstanceID == "" || t.LastStatus == model.StatusStopped {
+		return taskCounts{}
+	}
+	var c taskCounts
+	if t.DesiredStatus == model.StatusRunning {
+		c.running = 1
+	}
+	if model.IsPendingStatus(t.LastStatus) {
+		c.pending = 1
+	}
+	return c
+}
+
+func holdsClaim(t *TaskRecord) bool {
+	return t != nil && t.InstanceID != "" && t.LastStatus != model.StatusStopped
+}
+
+func adjustClusterTasks(tx Tx, cluster string, old, cur *TaskRecord) error {
+	a, b := clusterCounts(old), clusterCounts(cur)
+	if a == b {
+		return nil
+	}
+	var c model.Cluster
+	_, ok, err := GetJSON(tx, ClusterKey(cluster), &c)
+	if err != nil || !ok {
+		return err
+	}
+	c.RunningTasksCount += b.running - a.running
+	c.PendingTasksCount += b.pending - a.pending
+	return PutJSON(tx, ClusterKey(cluster), &c)
+}
+
+func adjustInstance(tx Tx, old, cur *TaskRecord) error {
+	if old != nil && old.InstanceID != "" && old.InstanceID != cur.InstanceID {
+		return fmt.Errorf("store: task %s moved between instances", cur.ID)
+	}
+	if cur.InstanceID == "" {
+		return nil
+	}
+	a, b := instanceCounts(old), instanceCounts(cur)
+	hadClaim, hasClaim := holdsClaim(old), holdsClaim(cur)
+	if a == b && hadClaim == hasClaim {
+		return nil
+	}
+	key := InstanceKey(cur.Cluster, cur.InstanceID)
+	var in InstanceRecord
+	_, ok, err := GetJSON(tx, key, &in)
+	if err != nil || !ok {
+		return err
+	}
+	in.RunningTasksCount += b.running - a.running
+	in.PendingTasksCount += b.pending - a.pending
+	switch {
+	case hasClaim && !hadClaim:
+		in.RemainingResources = ApplyClaim(in.RemainingResources, cur.Claim, -1)
+	case hadClaim && !hasClaim:
+		in.RemainingResources = ApplyClaim(in.RemainingResources, cur.Claim, +1)
+	}
+	in.Version++
+	return PutJSON(tx, key, &in)
+}
+
+// ApplyClaim returns remaining resources after taking (sign -1) or giving
+// back (sign +1) a claim. Taking a claim adds its static ports to the
+// instance's used-port sets; giving it back removes them.
+func ApplyClaim(rs []model.Resource, c Claim, sign int64) []model.Resource {
+	cpu := model.ResourceInt(rs, model.ResourceCPU) + sign*c.CPU
+	mem := model.ResourceInt(rs, model.ResourceMemory) + sign*c.Memory
+	rs = model.WithResource(rs, model.IntResource(model.ResourceCPU, cpu))
+	rs = model.WithResource(rs, model.IntResource(model.ResourceMemory, mem))
+	rs = model.WithResource(rs, model.SetResource(model.ResourcePorts, movePorts(model.ResourceSet(rs, model.ResourcePorts), c.Ports, sign)))
+	if len(c.PortsUDP) > 0 || model.ResourceSet(rs, model.ResourcePortsUDP) != nil {
+		rs = model.WithResource(rs, model.SetResource(model.ResourcePortsUDP, movePorts(model.ResourceSet(rs, model.ResourcePortsUDP), c.PortsUDP, sign)))
+	}
+	return rs
+}
+
+func movePorts(set, ports []string, sign int64) []string {
+	out := slices.Clone(set)
+	if sign < 0 {
+		return append(out, ports...)
+	}
+	return slices.DeleteFunc(out, func(p string) bool { return slices.Contains(ports, p) })
+}
