@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+
+	"github.com/quayside/quayside/internal/errs"
 )
 
 // Model is the part of a botocore service model (service-2.json) that the
@@ -14,6 +16,11 @@ type Model struct {
 	Metadata   Metadata             `json:"metadata"`
 	Operations map[string]Operation `json:"operations"`
 	Shapes     map[string]*Shape    `json:"shapes"`
+
+	// ValidationErrorCode is the error a request that breaks the model's
+	// constraints gets (required members, enums, ranges). AWS services differ:
+	// most answer ValidationException, ECS answers InvalidParameterException.
+	ValidationErrorCode errs.Code `json:"-"`
 }
 
 // Metadata is the model's "metadata" object.
@@ -76,6 +83,7 @@ func LoadModel(raw []byte) (*Model, error) {
 	if err := json.Unmarshal(raw, m); err != nil {
 		return nil, fmt.Errorf("awsproto: model: %w", err)
 	}
+	m.ValidationErrorCode = errs.Validation
 	if m.Metadata.SigningName == "" {
 		m.Metadata.SigningName = m.Metadata.EndpointPfx
 	}

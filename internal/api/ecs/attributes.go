@@ -1,0 +1,7 @@
+package ecs
+
+import "github.com/quayside/quayside/internal/api/awsproto"
+
+func (a *API) attributeOps() map[string]awsproto.Handler {
+	return map[string]awsproto.Handler{}
+}

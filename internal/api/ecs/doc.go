@@ -1,0 +1,12 @@
+// Package ecs serves the Amazon ECS API (AWS JSON 1.1, target prefix
+// AmazonEC2ContainerServiceV20141113) over the store: each operation
+// validates its input, reads and writes records in one store transaction and
+// answers with the ECS wire shapes of internal/model. It holds no state of
+// its own; controllers and agents meet it only through the store.
+//
+// Files are grouped by resource: clusters.go, taskdefs.go, instances.go,
+// attributes.go, tasks.go, placement.go, services.go, tags.go, settings.go.
+//
+// It imports internal/api/awsproto, internal/model, internal/store,
+// internal/arn and internal/errs.
+package ecs
