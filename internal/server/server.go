@@ -1,0 +1,127 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/quayside/quayside/internal/api/awsproto"
+	"github.com/quayside/quayside/internal/api/ecs"
+	"github.com/quayside/quayside/internal/arn"
+	"github.com/quayside/quayside/internal/store/bolt"
+)
+
+// Config configures a control plane.
+type Config struct {
+	Listen  string // HOST:PORT; port 0 picks a free one
+	DataDir string
+	Region  string // default us-east-1
+	Account string // 12 digits; default arn.DefaultAccount
+	Root    Credentials
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// Server is a running control plane.
+type Server struct {
+	cfg   Config
+	store *bolt.Store
+	creds Credentials
+	ln    net.Listener
+	http  *http.Server
+	done  chan error
+}
+
+var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+
+func (c *Config) defaults() error {
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if c.Account == "" {
+		c.Account = arn.DefaultAccount
+	}
+	if !accountRE.MatchString(c.Account) {
+		return fmt.Errorf("server: account id %q is not 12 digits", c.Account)
+	}
+	if c.DataDir == "" {
+		return errors.New("server: a data directory is required")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// Start opens the store under cfg.DataDir, writes the credentials file and
+// starts serving on cfg.Listen.
+func Start(cfg Config) (*Server, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	creds, err := rootCredentials(cfg.DataDir, cfg.Root)
+	if err != nil {
+		return nil, err
+	}
+	st, err := bolt.Open(filepath.Join(cfg.DataDir, "state.db"), bolt.Options{})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("server: listen: %w", err)
+	}
+	s := &Server{cfg: cfg, store: st, creds: creds, ln: ln, done: make(chan error, 1)}
+	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { s.done <- s.http.Serve(ln) }()
+	cfg.Logger.Info("quayside server listening", "endpoint", s.URL(), "region", cfg.Region, "account", cfg.Account, "credentials", CredentialsFile(cfg.DataDir))
+	return s, nil
+}
+
+func (s *Server) handler() http.Handler {
+	keys := &keyring{account: s.cfg.Account, keys: map[string]string{s.creds.AccessKeyID: s.creds.SecretAccessKey}}
+	router := awsproto.NewRouter(awsproto.Config{
+		Auth:    awsproto.NewSigV4(keys, s.cfg.Now),
+		Account: s.cfg.Account,
+		Logger:  s.cfg.Logger,
+	})
+	scope := arn.Scope{Partition: "aws", Region: s.cfg.Region, Account: s.cfg.Account}
+	router.AddJSON(ecs.New(ecs.Deps{Store: s.store, Scope: scope, Now: s.cfg.Now, Logger: s.cfg.Logger}).Service())
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.Handle("/", router)
+	return mux
+}
+
+// URL is the endpoint clients use (http://HOST:PORT).
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Credentials returns the root key pair.
+func (s *Server) Credentials() Credentials { return s.creds }
+
+// Close stops serving, waiting up to the context's deadline for requests in
+// flight, then closes the store.
+func (s *Server) Close(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if cerr := s.store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
