@@ -304,7 +304,7 @@ type ClusterSetting struct {
 type ClusterSettingName string
 
 const (
-	ClusterSettingNameContainerinsights ClusterSettingName = "containerInsights"
+	ClusterSettingNameContainerInsights ClusterSettingName = "containerInsights"
 )
 
 type Compatibility string
@@ -1934,7 +1934,7 @@ type ManagedAgent struct {
 type ManagedAgentName string
 
 const (
-	ManagedAgentNameExecutecommandagent ManagedAgentName = "ExecuteCommandAgent"
+	ManagedAgentNameExecuteCommandAgent ManagedAgentName = "ExecuteCommandAgent"
 )
 
 type ManagedAgentStateChange struct {
@@ -2199,8 +2199,8 @@ type PlacementConstraint struct {
 type PlacementConstraintType string
 
 const (
-	PlacementConstraintTypeDistinctinstance PlacementConstraintType = "distinctInstance"
-	PlacementConstraintTypeMemberof         PlacementConstraintType = "memberOf"
+	PlacementConstraintTypeDistinctInstance PlacementConstraintType = "distinctInstance"
+	PlacementConstraintTypeMemberOf         PlacementConstraintType = "memberOf"
 )
 
 type PlacementStrategy struct {
@@ -2397,7 +2397,7 @@ type ResourceType string
 
 const (
 	ResourceTypeGpu                  ResourceType = "GPU"
-	ResourceTypeInferenceaccelerator ResourceType = "InferenceAccelerator"
+	ResourceTypeInferenceAccelerator ResourceType = "InferenceAccelerator"
 )
 
 type Rollback struct {
@@ -2764,17 +2764,17 @@ type Setting struct {
 type SettingName string
 
 const (
-	SettingNameServicelongarnformat            SettingName = "serviceLongArnFormat"
-	SettingNameTasklongarnformat               SettingName = "taskLongArnFormat"
-	SettingNameContainerinstancelongarnformat  SettingName = "containerInstanceLongArnFormat"
-	SettingNameAwsvpctrunking                  SettingName = "awsvpcTrunking"
-	SettingNameContainerinsights               SettingName = "containerInsights"
-	SettingNameFargatefipsmode                 SettingName = "fargateFIPSMode"
-	SettingNameTagresourceauthorization        SettingName = "tagResourceAuthorization"
-	SettingNameFargatetaskretirementwaitperiod SettingName = "fargateTaskRetirementWaitPeriod"
-	SettingNameGuarddutyactivate               SettingName = "guardDutyActivate"
-	SettingNameDefaultlogdrivermode            SettingName = "defaultLogDriverMode"
-	SettingNameFargateeventwindows             SettingName = "fargateEventWindows"
+	SettingNameServiceLongArnFormat            SettingName = "serviceLongArnFormat"
+	SettingNameTaskLongArnFormat               SettingName = "taskLongArnFormat"
+	SettingNameContainerInstanceLongArnFormat  SettingName = "containerInstanceLongArnFormat"
+	SettingNameAwsvpcTrunking                  SettingName = "awsvpcTrunking"
+	SettingNameContainerInsights               SettingName = "containerInsights"
+	SettingNameFargateFIPSMode                 SettingName = "fargateFIPSMode"
+	SettingNameTagResourceAuthorization        SettingName = "tagResourceAuthorization"
+	SettingNameFargateTaskRetirementWaitPeriod SettingName = "fargateTaskRetirementWaitPeriod"
+	SettingNameGuardDutyActivate               SettingName = "guardDutyActivate"
+	SettingNameDefaultLogDriverMode            SettingName = "defaultLogDriverMode"
+	SettingNameFargateEventWindows             SettingName = "fargateEventWindows"
 )
 
 type SettingType string
@@ -3001,7 +3001,7 @@ type TaskDefinitionPlacementConstraint struct {
 type TaskDefinitionPlacementConstraintType string
 
 const (
-	TaskDefinitionPlacementConstraintTypeMemberof TaskDefinitionPlacementConstraintType = "memberOf"
+	TaskDefinitionPlacementConstraintTypeMemberOf TaskDefinitionPlacementConstraintType = "memberOf"
 )
 
 type TaskDefinitionStatus string
@@ -3098,12 +3098,12 @@ const (
 type TaskStopCode string
 
 const (
-	TaskStopCodeTaskfailedtostart         TaskStopCode = "TaskFailedToStart"
-	TaskStopCodeEssentialcontainerexited  TaskStopCode = "EssentialContainerExited"
-	TaskStopCodeUserinitiated             TaskStopCode = "UserInitiated"
-	TaskStopCodeServiceschedulerinitiated TaskStopCode = "ServiceSchedulerInitiated"
-	TaskStopCodeSpotinterruption          TaskStopCode = "SpotInterruption"
-	TaskStopCodeTerminationnotice         TaskStopCode = "TerminationNotice"
+	TaskStopCodeTaskFailedToStart         TaskStopCode = "TaskFailedToStart"
+	TaskStopCodeEssentialContainerExited  TaskStopCode = "EssentialContainerExited"
+	TaskStopCodeUserInitiated             TaskStopCode = "UserInitiated"
+	TaskStopCodeServiceSchedulerInitiated TaskStopCode = "ServiceSchedulerInitiated"
+	TaskStopCodeSpotInterruption          TaskStopCode = "SpotInterruption"
+	TaskStopCodeTerminationNotice         TaskStopCode = "TerminationNotice"
 )
 
 type TaskVolumeConfiguration struct {

@@ -183,22 +183,19 @@ func exported(s string) string {
 	return string(r)
 }
 
-// constSuffix turns an enum value such as "RESOURCE:CPU" or "awsvpc" into an
-// identifier part: "ResourceCpu", "Awsvpc".
+// constSuffix turns an enum value into an identifier part: each run of
+// letters and digits starts upper case; an all-upper-case run is title-cased
+// ("RESOURCE:CPU" → "ResourceCpu") and a camel-case one keeps its humps
+// ("containerInsights" → "ContainerInsights").
 func constSuffix(v string) string {
 	var out strings.Builder
-	up := true
-	for _, r := range v {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-			up = true
-			continue
+	for _, part := range strings.FieldsFunc(v, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if strings.ToUpper(part) == part {
+			part = strings.ToLower(part)
 		}
-		if up {
-			out.WriteRune(unicode.ToUpper(r))
-			up = false
-		} else {
-			out.WriteRune(unicode.ToLower(r))
-		}
+		r := []rune(part)
+		r[0] = unicode.ToUpper(r[0])
+		out.WriteString(string(r))
 	}
 	return out.String()
 }
