@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/quayside/quayside/internal/api/awsproto"
+	"github.com/quayside/quayside/internal/arn"
 	"github.com/quayside/quayside/internal/errs"
 	"github.com/quayside/quayside/internal/model"
 	"github.com/quayside/quayside/internal/store"
@@ -162,18 +163,16 @@ func (a *API) describeClusters(ctx context.Context, in *model.DescribeClustersRe
 	return out, nil
 }
 
-// clusterArnOf is the ARN a failure names for a cluster reference.
+// clusterArnOf is the ARN a failure names for a cluster reference: the ARN
+// as given, or the ARN of the named (or default) cluster.
 func (a *API) clusterArnOf(ref string) string {
-	if name, err := clusterName(ref); err == nil && ref != "" && ref[0] != 'a' {
-		return a.scope.Cluster(name)
+	if arn.IsARN(ref) {
+		return ref
 	}
 	if ref == "" {
-		return a.scope.Cluster(DefaultCluster)
+		ref = DefaultCluster
 	}
-	if name, err := clusterName(ref); err == nil {
-		return a.scope.Cluster(name)
-	}
-	return ref
+	return a.scope.Cluster(ref)
 }
 
 // shapeCluster trims a stored cluster to what DescribeClusters shows for the
