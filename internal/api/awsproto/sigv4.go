@@ -100,21 +100,17 @@ type sigV4Request struct {
 
 // Authenticate implements Authenticator.
 func (s *sigV4) Authenticate(r *http.Request, body []byte) (Caller, error) {
-	req, err := parseSigV4(r)
+	// The checks run in the order AWS (Coral) runs them, so a request with
+	// several problems gets the error AWS would send: parameters present,
+	// date format, clock skew, host signed, algorithm, credential shape,
+	// scope, access key, signature.
+	req, err := parseSigV4(r, s.now())
 	if err != nil {
 		return Caller{}, err
 	}
 	secret, account, ok := s.creds.Lookup(req.accessKeyID)
 	if !ok {
 		return Caller{}, errs.New(errs.UnrecognizedClient, msgUnknownKey)
-	}
-	if req.when.Format(scopeDateFormat) != req.scopeDate {
-		return Caller{}, errs.New(errs.InvalidSignature,
-			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
-			req.scopeDate, req.when.Format(scopeDateFormat), req.amzDate)
-	}
-	if err := checkSkew(req, s.now()); err != nil {
-		return Caller{}, err
 	}
 
 	bodyHash := sha256Hex(body)
@@ -173,11 +169,11 @@ func checkSkew(req *sigV4Request, now time.Time) error {
 
 // parseSigV4 reads the signature parameters from the Authorization header
 // or, failing that, from a presigned query string.
-func parseSigV4(r *http.Request) (*sigV4Request, error) {
+func parseSigV4(r *http.Request, now time.Time) (*sigV4Request, error) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
 		if q := r.URL.Query(); q.Get("X-Amz-Signature") != "" || q.Get("X-Amz-Algorithm") != "" || q.Get("X-Amz-Credential") != "" {
-			return parsePresigned(r, q)
+			return parsePresigned(q, now)
 		}
 		return nil, errs.New(errs.MissingAuthToken, "Missing Authentication Token")
 	}
@@ -207,23 +203,31 @@ func parseSigV4(r *http.Request) (*sigV4Request, error) {
 	if len(missing) > 0 {
 		return nil, errs.New(errs.IncompleteSignature, "%s Authorization=%s", strings.Join(missing, " "), auth)
 	}
-	if algo != sigV4Algorithm {
-		return nil, errs.New(errs.IncompleteSignature, "Unsupported AWS 'algorithm': '%s'.", algo)
-	}
 	req := &sigV4Request{signature: params["Signature"]}
-	if err := req.setCredential(params["Credential"]); err != nil {
-		return nil, err
-	}
-	if err := req.setSignedHeaders(params["SignedHeaders"]); err != nil {
-		return nil, err
-	}
-	if err := req.setDate(dateValue); err != nil {
+	if err := req.check(algo, dateValue, params["Credential"], params["SignedHeaders"], now); err != nil {
 		return nil, err
 	}
 	return req, nil
 }
 
-func parsePresigned(r *http.Request, q url.Values) (*sigV4Request, error) {
+// check validates what the client sent, in AWS's order.
+func (req *sigV4Request) check(algo, date, credential, signedHeaders string, now time.Time) error {
+	if err := req.setDate(date); err != nil {
+		return err
+	}
+	if err := checkSkew(req, now); err != nil {
+		return err
+	}
+	if err := req.setSignedHeaders(signedHeaders); err != nil {
+		return err
+	}
+	if algo != sigV4Algorithm {
+		return errs.New(errs.IncompleteSignature, "Unsupported AWS 'algorithm': '%s' (only AWS4-HMAC-SHA256 for now).", algo)
+	}
+	return req.setCredential(credential)
+}
+
+func parsePresigned(q url.Values, now time.Time) (*sigV4Request, error) {
 	var missing []string
 	for _, p := range []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date", "X-Amz-Expires"} {
 		if q.Get(p) == "" {
@@ -233,9 +237,6 @@ func parsePresigned(r *http.Request, q url.Values) (*sigV4Request, error) {
 	if len(missing) > 0 {
 		return nil, errs.New(errs.IncompleteSignature, "%s Re-examine the query-string parameters.", strings.Join(missing, " "))
 	}
-	if a := q.Get("X-Amz-Algorithm"); a != sigV4Algorithm {
-		return nil, errs.New(errs.IncompleteSignature, "Unsupported AWS 'algorithm': '%s'.", a)
-	}
 	req := &sigV4Request{signature: q.Get("X-Amz-Signature"), presigned: true}
 	secs, err := strconv.ParseInt(q.Get("X-Amz-Expires"), 10, 64)
 	if err != nil || secs < 0 || secs > 7*24*3600 {
@@ -243,13 +244,7 @@ func parsePresigned(r *http.Request, q url.Values) (*sigV4Request, error) {
 			"X-Amz-Expires must be a non-negative integer of at most 604800 seconds, not '%s'.", q.Get("X-Amz-Expires"))
 	}
 	req.expires = time.Duration(secs) * time.Second
-	if err := req.setCredential(q.Get("X-Amz-Credential")); err != nil {
-		return nil, err
-	}
-	if err := req.setSignedHeaders(q.Get("X-Amz-SignedHeaders")); err != nil {
-		return nil, err
-	}
-	if err := req.setDate(q.Get("X-Amz-Date")); err != nil {
+	if err := req.check(q.Get("X-Amz-Algorithm"), q.Get("X-Amz-Date"), q.Get("X-Amz-Credential"), q.Get("X-Amz-SignedHeaders"), now); err != nil {
 		return nil, err
 	}
 	return req, nil
@@ -266,24 +261,49 @@ func requestDate(r *http.Request) (string, bool) {
 	return "", false
 }
 
+// setCredential parses keyid/date/region/service/aws4_request (trailing
+// slashes are ignored, as AWS does) and checks the scope against the
+// request date. Scope problems are reported together, like AWS.
 func (req *sigV4Request) setCredential(cred string) error {
-	parts := strings.Split(cred, "/")
+	parts := strings.Split(strings.TrimRight(cred, "/"), "/")
 	if len(parts) != 5 {
 		return errs.New(errs.IncompleteSignature,
 			"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '%s'", cred)
 	}
 	req.accessKeyID, req.scopeDate, req.region, req.service = parts[0], parts[1], parts[2], parts[3]
+	var problems []string
+	if !validScopePart(req.region) {
+		problems = append(problems, "Credential should be scoped to a valid region, not '"+req.region+"'.")
+	}
+	if !validScopePart(req.service) {
+		problems = append(problems, "Credential should be scoped to correct service: '"+req.service+"'.")
+	}
 	if parts[4] != sigV4Terminator {
-		return errs.New(errs.InvalidSignature,
-			"Credential should be scoped with a valid terminator: 'aws4_request', not '%s'.", parts[4])
+		problems = append(problems, "Credential should be scoped with a valid terminator: 'aws4_request', not '"+parts[4]+"'.")
 	}
-	if req.region == "" {
-		return errs.New(errs.InvalidSignature, "Credential should be scoped to a valid region, not '%s'.", req.region)
+	if d := req.when.Format(scopeDateFormat); req.scopeDate != d {
+		problems = append(problems, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '"+
+			req.scopeDate+"' != '"+d+"', from '"+req.amzDate+"'.")
 	}
-	if req.service == "" {
-		return errs.New(errs.InvalidSignature, "Credential should be scoped to correct service: '%s'.", req.service)
+	if len(problems) > 0 {
+		return errs.New(errs.InvalidSignature, "%s", strings.Join(problems, " "))
 	}
 	return nil
+}
+
+// validScopePart accepts region and service names as AWS spells them:
+// lower-case letters, digits and '-'.
+func validScopePart(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func (req *sigV4Request) setSignedHeaders(list string) error {
@@ -296,7 +316,7 @@ func (req *sigV4Request) setSignedHeaders(list string) error {
 		req.signedHeaders = append(req.signedHeaders, h)
 	}
 	if !hasHost {
-		return errs.New(errs.IncompleteSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+		return errs.New(errs.InvalidSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
 	}
 	return nil
 }

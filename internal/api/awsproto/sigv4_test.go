@@ -196,7 +196,7 @@ func TestSigV4Tampering(t *testing.T) {
 		{"date on another day", func(r *http.Request) *http.Request {
 			r.Header.Set("X-Amz-Date", "20261120T171512Z")
 			return r
-		}, errs.InvalidSignature, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20261121' != '20261120', from '20261120T171512Z'."},
+		}, errs.InvalidSignature, "Signature expired: 20261120T171512Z is now earlier than 20261121T171012Z (20261121T171512Z - 5 min.)"},
 		{"signature", func(r *http.Request) *http.Request {
 			a := r.Header.Get("Authorization")
 			r.Header.Set("Authorization", a[:len(a)-4]+"0000")
@@ -405,10 +405,16 @@ func TestSigV4MalformedAuthorization(t *testing.T) {
 			msg: "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '" + testAKID + "/20261121/us-east-1/aws4_request'"},
 		{name: "terminator", authz: strings.Replace(good, "aws4_request", "aws5_request", 1), code: errs.InvalidSignature,
 			msg: "Credential should be scoped with a valid terminator: 'aws4_request', not 'aws5_request'."},
-		{name: "host not signed", authz: strings.Replace(good, "host;", "", 1), code: errs.IncompleteSignature,
+		{name: "host not signed", authz: strings.Replace(good, "host;", "", 1), code: errs.InvalidSignature,
 			msg: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."},
 		{name: "algorithm", authz: strings.Replace(good, "AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512", 1), code: errs.IncompleteSignature,
-			msg: "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512'."},
+			msg: "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512' (only AWS4-HMAC-SHA256 for now)."},
+		{name: "trailing slash in credential", authz: strings.Replace(good, "aws4_request,", "aws4_request/,", 1), code: errs.InvalidSignature, msg: mismatchMsg},
+		{name: "bad scope", authz: strings.Replace(good, "/20261121/us-east-1/ecs/aws4_request", "/20261120/US_East/ecs/aws5_request", 1), code: errs.InvalidSignature,
+			msg: "Credential should be scoped to a valid region, not 'US_East'. Credential should be scoped with a valid terminator: 'aws4_request', not 'aws5_request'. Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20261120' != '20261121', from '20261121T171512Z'."},
+		{name: "unknown key", authz: strings.Replace(good, testAKID, "AKIDNOPE", 1), code: errs.UnrecognizedClient, msg: "The security token included in the request is invalid."},
+		{name: "skew wins over unknown key", authz: strings.Replace(good, testAKID, "AKIDNOPE", 1), date: "20261121T160000Z", code: errs.InvalidSignature,
+			msg: "Signature expired: 20261121T160000Z is now earlier than 20261121T171012Z (20261121T171512Z - 5 min.)"},
 		{name: "zero signature", authz: good, code: errs.InvalidSignature, msg: mismatchMsg},
 	}
 	for _, tc := range cases {
@@ -569,4 +575,14 @@ func BenchmarkSigV4(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestSigV4ScopeDateMismatchAcrossMidnight(t *testing.T) {
+	now := time.Date(2026, 11, 21, 0, 1, 0, 0, time.UTC)
+	auth := NewSigV4(testCreds, fixedClock(now))
+	r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:5000/", strings.NewReader("{}"))
+	r.Header.Set("X-Amz-Date", "20261121T000100Z")
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+testAKID+"/20261120/us-east-1/ecs/aws4_request, SignedHeaders=host;x-amz-date, Signature="+strings.Repeat("a", 64))
+	_, err := auth.Authenticate(r, []byte("{}"))
+	wantErr(t, err, errs.InvalidSignature, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20261120' != '20261121', from '20261121T000100Z'.")
 }
