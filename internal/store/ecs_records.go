@@ -40,11 +40,16 @@ type TaskDefinitionRecord struct {
 }
 
 // FamilyRecord tracks a family's revision counter: revisions are never
-// reused, even after deregistration or deletion.
+// reused, even after deregistration or deletion. Active counts the ACTIVE
+// revisions (ListTaskDefinitionFamilies status filter); Stored counts the
+// revision records that still exist in any status — whoever purges a
+// DELETE_IN_PROGRESS revision record must decrement it, and a family with
+// no stored revision is no longer listed.
 type FamilyRecord struct {
 	Family       string `json:"family"`
 	LastRevision int64  `json:"lastRevision"`
-	Active       int64  `json:"active"` // ACTIVE revisions
+	Active       int64  `json:"active"`
+	Stored       int64  `json:"stored"`
 }
 
 // TaskRecord is a stored task: what ECS shows plus what Quayside needs to
