@@ -79,10 +79,15 @@ type InstanceRecord struct {
 	ID      string `json:"qId"`
 }
 
-// ServiceRecord is a stored service.
+// ServiceRecord is a stored service. ServiceConnect is the service's
+// Service Connect configuration (ECS shows it only inside deployments);
+// ClientToken and RequestHash make a retried CreateService idempotent.
 type ServiceRecord struct {
 	model.Service
-	Cluster string `json:"qCluster"`
+	Cluster        string                             `json:"qCluster"`
+	ServiceConnect *model.ServiceConnectConfiguration `json:"qServiceConnect,omitzero"`
+	ClientToken    string                             `json:"qClientToken,omitzero"`
+	RequestHash    string                             `json:"qRequestHash,omitzero"`
 }
 
 // ClientTokenRecord remembers what a RunTask clientToken produced, for
