@@ -41,7 +41,8 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		}
 		return fmt.Errorf("timestamp %s is not epoch seconds", b)
 	}
-	sec, frac := math.Modf(f)
-	*t = At(time.Unix(int64(sec), int64(frac*1e9)).UTC())
+	// Round to the millisecond: truncating a float such as 1700000000.123
+	// (stored as ...122999) would lose 1 ms each time a record is re-read.
+	*t = Time{time.UnixMilli(int64(math.Round(f * 1000))).UTC()}
 	return nil
 }
