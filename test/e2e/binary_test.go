@@ -113,13 +113,20 @@ func (p *proc) stop() {
 	}
 }
 
-// env is the environment a user exports to reach the server.
+// env is the environment a user exports to reach the server: the caller's
+// own AWS settings are removed (not emptied: an empty AWS_PROFILE names a
+// profile "" that does not exist).
 func (p *proc) env() []string {
-	return append(os.Environ(),
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env,
 		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(p.DataDir, "credentials"),
 		"AWS_CONFIG_FILE=/dev/null",
 		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_PROFILE=",
 		"AWS_PAGER=",
 	)
 }
