@@ -51,7 +51,7 @@ func clusterCounts(t *TaskRecord) taskCounts {
 // whose desiredStatus is RUNNING (and that have not stopped), and
 // pendingTasksCount those whose lastStatus is still before RUNNING.
 func instanceCounts(t *TaskRecord) taskCounts {
-	if t == nil || t.InstanceID == "" || t.LastStatus == model.StatusStopped {
+	if t == nil || t.InstanceID == "" || isStopped(t.LastStatus) {
 		return taskCounts{}
 	}
 	var c taskCounts
@@ -65,7 +65,14 @@ func instanceCounts(t *TaskRecord) taskCounts {
 }
 
 func holdsClaim(t *TaskRecord) bool {
-	return t != nil && t.InstanceID != "" && t.LastStatus != model.StatusStopped
+	return t != nil && t.InstanceID != "" && !isStopped(t.LastStatus)
+}
+
+// isStopped reports whether a task in lastStatus s has stopped: STOPPED or
+// the DELETED that may follow it (a stopped task never takes its claim
+// back).
+func isStopped(s string) bool {
+	return model.TaskStatusRank(s) >= model.TaskStatusRank(model.StatusStopped)
 }
 
 func adjustClusterTasks(tx Tx, cluster string, old, cur *TaskRecord) error {

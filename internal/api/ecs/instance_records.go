@@ -1,0 +1,196 @@
+package ecs
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/quayside/quayside/internal/errs"
+	"github.com/quayside/quayside/internal/model"
+	"github.com/quayside/quayside/internal/store"
+)
+
+// Limits on container instance attributes (facts §3.2, §7).
+const (
+	maxCustomAttributes = 10
+	maxAttributesPerOp  = 10
+	maxReservedPorts    = 100
+)
+
+var (
+	attrNameRE  = regexp.MustCompile(`^[A-Za-z0-9\-_/\\.]{1,128}$`)
+	attrValueRE = regexp.MustCompile(`^[A-Za-z0-9\-_.@/\\: ]{1,128}$`)
+)
+
+// instanceID extracts a container instance id from an id or ARN in cluster
+// ("" when ref cannot name an instance there).
+func instanceID(ref, cluster string) string { return childID(ref, "container-instance", cluster) }
+
+// getInstance reads the instance ref names in cluster; nil when absent.
+func getInstance(tx store.ReadTx, cluster, ref string) (*store.InstanceRecord, error) {
+	id := instanceID(ref, cluster)
+	if id == "" {
+		return nil, nil
+	}
+	rec := new(store.InstanceRecord)
+	_, ok, err := store.GetJSON(tx, store.InstanceKey(cluster, id), rec)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// instanceFailureARN is the ARN a failure names for ref: ref itself when it
+// is an ARN, else the long-format ARN the id would have.
+func (a *API) instanceFailureARN(cluster, ref string) string {
+	if strings.HasPrefix(ref, "arn:") {
+		return ref
+	}
+	return a.scope.ContainerInstance(cluster, ref)
+}
+
+// isCountedInstance reports whether an instance counts in the cluster's
+// registeredContainerInstancesCount (ACTIVE or DRAINING).
+func isCountedInstance(status string) bool {
+	return status == model.StatusActive || status == model.StatusDraining
+}
+
+// adjustRegisteredCount moves the cluster's registered instance count by
+// delta in tx.
+func adjustRegisteredCount(tx store.Tx, c *model.Cluster, delta int32) error {
+	if delta == 0 {
+		return nil
+	}
+	c.RegisteredContainerInstancesCount += delta
+	return store.PutJSON(tx, store.ClusterKey(c.ClusterName), c)
+}
+
+// instanceView is what Describe* shows of an instance: tags and health only
+// when asked for.
+func instanceView(rec *store.InstanceRecord, tags, health bool) model.ContainerInstance {
+	ci := rec.ContainerInstance
+	if !tags {
+		ci.Tags = nil
+	} else if ci.Tags == nil {
+		ci.Tags = []model.Tag{}
+	}
+	if !health {
+		ci.HealthStatus = nil
+	} else if ci.HealthStatus == nil {
+		// No agent reports health yet.
+		ci.HealthStatus = &model.ContainerInstanceHealthStatus{
+			OverallStatus: model.InstanceHealthCheckStateInsufficientData,
+			Details:       []model.InstanceHealthCheckResult{},
+		}
+	}
+	if ci.Attributes == nil {
+		ci.Attributes = []model.Attribute{}
+	}
+	return ci
+}
+
+// cqlTargetOf is what the cluster query language sees of an instance.
+// groups may be nil when no expression needs task groups.
+func cqlTargetOf(rec *store.InstanceRecord, groups map[string]bool) *cqlTarget {
+	t := &cqlTarget{
+		Attributes:        make(map[string]string, len(rec.Attributes)),
+		EC2InstanceID:     rec.Ec2InstanceId,
+		AgentConnected:    rec.AgentConnected,
+		RegisteredAt:      rec.RegisteredAt.Time,
+		RunningTasksCount: int(rec.RunningTasksCount),
+		TaskGroups:        groups,
+	}
+	if rec.VersionInfo != nil {
+		t.AgentVersion = rec.VersionInfo.AgentVersion
+	}
+	for _, at := range rec.Attributes {
+		t.Attributes[at.Name] = at.Value
+	}
+	return t
+}
+
+// parseFilter parses a cluster query language expression given by the
+// caller, turning syntax errors into InvalidParameterException.
+func parseFilter(expr string) (cqlExpr, error) {
+	e, err := parseCQL(expr)
+	if err != nil {
+		return nil, errs.New(errs.InvalidParameter, "Invalid cluster query language expression %q: %s.", expr, err.Error())
+	}
+	return e, nil
+}
+
+// activeTaskGroups maps each instance id of cluster to the groups of its
+// tasks that have not stopped. It scans the cluster's tasks, so callers only
+// ask for it when an expression or constraint needs groups.
+func activeTaskGroups(tx store.ReadTx, cluster string) (map[string]map[string]bool, error) {
+	out := map[string]map[string]bool{}
+	err := store.ScanJSON(tx, store.TasksPrefix+cluster+"/", "", func(_ string, t *store.TaskRecord) (bool, error) {
+		if t.InstanceID == "" || model.TaskStatusRank(t.LastStatus) >= model.TaskStatusRank(model.StatusStopped) {
+			return true, nil
+		}
+		if out[t.InstanceID] == nil {
+			out[t.InstanceID] = map[string]bool{}
+		}
+		out[t.InstanceID][t.Group] = true
+		return true, nil
+	})
+	return out, err
+}
+
+// ---- attributes ----
+
+// isCustomAttribute reports whether name counts against the custom
+// attribute limit (names under ecs. and com.amazonaws.ecs. belong to ECS
+// and the agent).
+func isCustomAttribute(name string) bool {
+	return !strings.HasPrefix(name, "ecs.") && !strings.HasPrefix(name, "com.amazonaws.ecs.")
+}
+
+// validateAttribute checks one attribute's name and (optional) value.
+func validateAttribute(at model.Attribute) error {
+	if !attrNameRE.MatchString(at.Name) {
+		return errs.New(errs.InvalidParameter,
+			"Attribute name %q is not valid. It must be 1-128 letters, numbers, hyphens, underscores, forward or back slashes, or periods.", at.Name)
+	}
+	if at.Value == "" {
+		return nil
+	}
+	if !attrValueRE.MatchString(at.Value) || strings.TrimSpace(at.Value) != at.Value {
+		return errs.New(errs.InvalidParameter,
+			"Attribute value %q of %s is not valid. It must be 1-128 letters, numbers, hyphens, underscores, periods, at signs, forward or back slashes, colons, or spaces, and cannot start or end with a space.",
+			at.Value, at.Name)
+	}
+	return nil
+}
+
+// setAttributes returns attrs with each of add set (replacing an attribute
+// of the same name). Only name and value are kept.
+func setAttributes(attrs []model.Attribute, add []model.Attribute) []model.Attribute {
+	out := slices.Clone(attrs)
+	for _, at := range add {
+		at = model.Attribute{Name: at.Name, Value: at.Value}
+		if i := slices.IndexFunc(out, func(x model.Attribute) bool { return x.Name == at.Name }); i >= 0 {
+			out[i] = at
+		} else {
+			out = append(out, at)
+		}
+	}
+	return out
+}
+
+// checkCustomAttributeLimit refuses a set of attributes with more than ten
+// custom ones.
+func checkCustomAttributeLimit(attrs []model.Attribute) error {
+	n := 0
+	for _, at := range attrs {
+		if isCustomAttribute(at.Name) {
+			n++
+		}
+	}
+	if n > maxCustomAttributes {
+		return errs.New(errs.AttributeLimitExceeded,
+			"You can apply up to %d custom attributes for each resource. You can view the attributes of a resource with ListAttributes. You can remove existing attributes on a resource with DeleteAttributes.",
+			maxCustomAttributes)
+	}
+	return nil
+}

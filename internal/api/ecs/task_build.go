@@ -1,0 +1,315 @@
+package ecs
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/quayside/quayside/internal/arn"
+	"github.com/quayside/quayside/internal/errs"
+	"github.com/quayside/quayside/internal/model"
+	"github.com/quayside/quayside/internal/store"
+)
+
+// taskSpec is a launch resolved against the store: the definition, the
+// containers with overrides applied, and what each task needs of an
+// instance.
+type taskSpec struct {
+	req        *launchRequest
+	cluster    string
+	td         *store.TaskDefinitionRecord
+	mode       model.NetworkMode
+	containers []effContainer
+	needs      taskNeeds
+	overrides  *model.TaskOverride
+	tags       []model.Tag
+}
+
+// effContainer is a container definition with its overrides applied.
+type effContainer struct {
+	name, image       string
+	cpu               int32
+	memory, memoryRes *int32
+}
+
+// resolveSpec reads the task definition and checks the request against it.
+func (a *API) resolveSpec(tx store.ReadTx, cluster string, req *launchRequest) (*taskSpec, error) {
+	td, err := findTaskDefinition(tx, req.taskDefinition)
+	if err != nil {
+		return nil, err
+	}
+	if td == nil {
+		return nil, errs.New(errs.Client, "TaskDefinition not found.")
+	}
+	if td.Status != model.TaskDefinitionStatusActive {
+		return nil, errs.New(errs.Client, "TaskDefinition is inactive")
+	}
+	s := &taskSpec{req: req, cluster: cluster, td: td, mode: td.NetworkMode}
+	if s.mode == "" {
+		s.mode = model.NetworkModeBridge
+	}
+	for _, check := range []func() error{s.checkLaunchType, s.checkNetwork, s.applyOverrides, s.addDefinitionConstraints} {
+		if err := check(); err != nil {
+			return nil, err
+		}
+	}
+	s.needs.claim = s.claim()
+	s.needs.requires = td.RequiresAttributes
+	s.needs.group = req.group
+	if s.needs.group == "" {
+		s.needs.group = "family:" + td.Family
+	}
+	s.tags = s.taskTags()
+	return s, nil
+}
+
+func (s *taskSpec) checkLaunchType() error {
+	lt := s.req.launchType
+	supported := len(s.td.Compatibilities) == 0 || slices.Contains(s.td.Compatibilities, model.Compatibility(lt))
+	if !supported {
+		return errs.New(errs.InvalidParameter, "Task definition does not support launch_type %s.", lt)
+	}
+	switch lt {
+	case model.LaunchTypeEc2, model.LaunchTypeExternal:
+		return nil
+	}
+	return errs.New(errs.UnsupportedFeature, "Quayside does not run tasks with launch type %s; use EC2 or EXTERNAL.", lt)
+}
+
+func (s *taskSpec) checkNetwork() error {
+	hasConfig := s.req.network != nil && s.req.network.AwsvpcConfiguration != nil
+	switch {
+	case s.mode == model.NetworkModeAwsvpc && !hasConfig:
+		return errs.New(errs.InvalidParameter, "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+	case s.mode != model.NetworkModeAwsvpc && s.req.network != nil:
+		return errs.New(errs.InvalidParameter, "Network Configuration is not valid for the given networkMode of this task definition.")
+	}
+	return nil
+}
+
+// applyOverrides resolves each container's image and resources after the
+// container overrides, and records the overrides as ECS shows them.
+func (s *taskSpec) applyOverrides() error {
+	o := s.req.overrides
+	if o == nil {
+		o = &model.TaskOverride{}
+	}
+	byName := map[string]*model.ContainerOverride{}
+	for i := range o.ContainerOverrides {
+		co := &o.ContainerOverrides[i]
+		if !slices.ContainsFunc(s.td.ContainerDefinitions, func(d model.ContainerDefinition) bool { return d.Name == co.Name }) {
+			return errs.New(errs.InvalidParameter, "Override for container named %s is not a container in the TaskDefinition.", co.Name)
+		}
+		byName[co.Name] = co
+	}
+	for _, d := range s.td.ContainerDefinitions {
+		s.containers = append(s.containers, effectiveContainer(d, byName[d.Name]))
+	}
+	rec := *o
+	if rec.ContainerOverrides == nil {
+		rec.ContainerOverrides = []model.ContainerOverride{}
+	}
+	if rec.InferenceAcceleratorOverrides == nil {
+		rec.InferenceAcceleratorOverrides = []model.InferenceAcceleratorOverride{}
+	}
+	s.overrides = &rec
+	return nil
+}
+
+func effectiveContainer(d model.ContainerDefinition, o *model.ContainerOverride) effContainer {
+	c := effContainer{name: d.Name, image: d.Image, cpu: d.Cpu, memory: d.Memory, memoryRes: d.MemoryReservation}
+	if o == nil {
+		return c
+	}
+	if o.Cpu != nil {
+		c.cpu = *o.Cpu
+	}
+	if o.Memory != nil {
+		c.memory = o.Memory
+	}
+	if o.MemoryReservation != nil {
+		c.memoryRes = o.MemoryReservation
+	}
+	return c
+}
+
+// addDefinitionConstraints adds the definition's memberOf constraints to
+// the request's; together they may number at most ten.
+func (s *taskSpec) addDefinitionConstraints() error {
+	if len(s.req.constraints)+len(s.td.PlacementConstraints) > maxConstraints {
+		return errs.New(errs.InvalidParameter, "At most %d placement constraints can be used, counting those of the task definition.", maxConstraints)
+	}
+	s.needs.memberOf = slices.Clone(s.req.memberOf)
+	s.needs.distinct = s.req.distinct
+	for _, c := range s.td.PlacementConstraints {
+		e, err := parseConstraint(c.Expression)
+		if err != nil {
+			return err
+		}
+		s.needs.memberOf = append(s.needs.memberOf, e)
+	}
+	return nil
+}
+
+// claim is what one task holds on its instance: task-level cpu and memory
+// when set (overrides first), else the containers' sum; and its static host
+// ports.
+func (s *taskSpec) claim() store.Claim {
+	var c store.Claim
+	cpu, cpuSet := taskUnits(s.overrides.Cpu, s.td.Cpu, "vcpu")
+	mem, memSet := taskUnits(s.overrides.Memory, s.td.Memory, "gb")
+	for _, ct := range s.containers {
+		if !cpuSet {
+			cpu += int64(ct.cpu)
+		}
+		if !memSet {
+			mem += int64(firstSet(ct.memoryRes, ct.memory))
+		}
+	}
+	c.CPU, c.Memory = cpu, mem
+	c.Ports, c.PortsUDP = s.hostPorts()
+	return c
+}
+
+func firstSet(ps ...*int32) int32 {
+	for _, p := range ps {
+		if p != nil {
+			return *p
+		}
+	}
+	return 0
+}
+
+// taskUnits parses a task-level cpu or memory value: an integer, or a
+// number of vCPUs / GB ("1 vCPU", "0.5 vcpu", "2GB").
+func taskUnits(override, def, unit string) (int64, bool) {
+	v := override
+	if v == "" {
+		v = def
+	}
+	if v == "" {
+		return 0, false
+	}
+	s := strings.ToLower(strings.TrimSpace(v))
+	mult := 1.0
+	if n, ok := strings.CutSuffix(s, unit); ok {
+		s, mult = strings.TrimSpace(n), 1024
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, false
+	}
+	return int64(f * mult), true
+}
+
+// hostPorts lists the static host ports the task's containers bind (bridge
+// and host modes; dynamic ports and awsvpc ports do not hold host ports).
+func (s *taskSpec) hostPorts() (tcp, udp []string) {
+	if s.mode != model.NetworkModeBridge && s.mode != model.NetworkModeHost {
+		return nil, nil
+	}
+	for _, d := range s.td.ContainerDefinitions {
+		for _, pm := range d.PortMappings {
+			hp := firstSet(pm.HostPort)
+			if s.mode == model.NetworkModeHost && hp == 0 {
+				hp = firstSet(pm.ContainerPort)
+			}
+			if hp <= 0 {
+				continue
+			}
+			if pm.Protocol == model.TransportProtocolUdp {
+				udp = append(udp, strconv.Itoa(int(hp)))
+			} else {
+				tcp = append(tcp, strconv.Itoa(int(hp)))
+			}
+		}
+	}
+	return tcp, udp
+}
+
+// taskTags are the request's tags, after the definition's when
+// propagateTags is TASK_DEFINITION, plus the ECS managed tag when asked.
+func (s *taskSpec) taskTags() []model.Tag {
+	var out []model.Tag
+	if s.req.propagate == model.PropagateTagsTaskDefinition {
+		out = mergeTags(out, s.td.DefinitionTags)
+	}
+	out = mergeTags(out, s.req.tags)
+	if s.req.managedTags {
+		out = mergeTags(out, []model.Tag{{Key: "aws:ecs:clusterName", Value: s.cluster}})
+	}
+	return out
+}
+
+// newTask builds the record of one task of s placed on nd. The caller saves
+// it with store.SaveTask.
+func (a *API) newTask(s *taskSpec, nd *placementNode) *store.TaskRecord {
+	id := arn.NewID()
+	taskARN := a.scope.Task(s.cluster, id)
+	last := model.StatusPending
+	if s.mode == model.NetworkModeAwsvpc {
+		last = model.StatusProvisioning
+	}
+	t := &store.TaskRecord{Cluster: s.cluster, ID: id, InstanceID: nd.rec.ID, Claim: s.needs.claim}
+	t.Task = model.Task{
+		TaskArn:              taskARN,
+		ClusterArn:           a.scope.Cluster(s.cluster),
+		TaskDefinitionArn:    s.td.TaskDefinitionArn,
+		ContainerInstanceArn: nd.rec.ContainerInstanceArn,
+		AvailabilityZone:     nd.attribute("ecs.availability-zone"),
+		LastStatus:           last,
+		DesiredStatus:        model.StatusRunning,
+		CreatedAt:            model.At(a.now()),
+		LaunchType:           s.req.launchType,
+		Group:                s.needs.group,
+		StartedBy:            s.req.startedBy,
+		Cpu:                  strconv.FormatInt(s.needs.claim.CPU, 10),
+		Memory:               strconv.FormatInt(s.needs.claim.Memory, 10),
+		Overrides:            s.overrides,
+		Tags:                 s.tags,
+		EnableExecuteCommand: s.req.execCmd,
+		HealthStatus:         model.HealthStatusUnknown,
+		Attachments:          s.attachments(),
+		Containers:           a.newContainers(s, taskARN, id),
+	}
+	return t
+}
+
+func (a *API) newContainers(s *taskSpec, taskARN, taskID string) []model.Container {
+	out := make([]model.Container, 0, len(s.containers))
+	for _, c := range s.containers {
+		ct := model.Container{
+			ContainerArn:      a.scope.Container(s.cluster, taskID, arn.NewUUID()),
+			TaskArn:           taskARN,
+			Name:              c.name,
+			Image:             c.image,
+			LastStatus:        model.StatusPending,
+			Cpu:               strconv.Itoa(int(c.cpu)),
+			HealthStatus:      model.HealthStatusUnknown,
+			NetworkBindings:   []model.NetworkBinding{},
+			NetworkInterfaces: []model.NetworkInterface{},
+		}
+		if c.memory != nil {
+			ct.Memory = strconv.Itoa(int(*c.memory))
+		}
+		if c.memoryRes != nil {
+			ct.MemoryReservation = strconv.Itoa(int(*c.memoryRes))
+		}
+		out = append(out, ct)
+	}
+	return out
+}
+
+// attachments is the ENI an awsvpc task gets, not yet created.
+func (s *taskSpec) attachments() []model.Attachment {
+	if s.mode != model.NetworkModeAwsvpc {
+		return []model.Attachment{}
+	}
+	vpc := s.req.network.AwsvpcConfiguration
+	return []model.Attachment{{
+		Id:      arn.NewUUID(),
+		Type:    "ElasticNetworkInterface",
+		Status:  "PRECREATED",
+		Details: []model.KeyValuePair{{Name: "subnetId", Value: vpc.Subnets[0]}},
+	}}
+}
