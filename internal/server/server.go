@@ -15,6 +15,7 @@ import (
 	"github.com/quayside/quayside/internal/api/awsproto"
 	"github.com/quayside/quayside/internal/api/ecs"
 	"github.com/quayside/quayside/internal/arn"
+	"github.com/quayside/quayside/internal/store"
 	"github.com/quayside/quayside/internal/store/bolt"
 )
 
@@ -99,8 +100,7 @@ func (s *Server) handler() http.Handler {
 		Account: s.cfg.Account,
 		Logger:  s.cfg.Logger,
 	})
-	scope := arn.Scope{Partition: "aws", Region: s.cfg.Region, Account: s.cfg.Account}
-	router.AddJSON(ecs.New(ecs.Deps{Store: s.store, Scope: scope, Now: s.cfg.Now, Logger: s.cfg.Logger}).Service())
+	router.AddJSON(ecs.New(ecs.Deps{Store: s.store, Scope: s.Scope(), Now: s.cfg.Now, Logger: s.cfg.Logger}).Service())
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle("/", router)
@@ -109,6 +109,15 @@ func (s *Server) handler() http.Handler {
 
 // URL is the endpoint clients use (http://HOST:PORT).
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Store is the server's store, for tests that play a part (an agent, a
+// controller) that writes state directly.
+func (s *Server) Store() store.Store { return s.store }
+
+// Scope is the partition, region and account of the server's ARNs.
+func (s *Server) Scope() arn.Scope {
+	return arn.Scope{Partition: "aws", Region: s.cfg.Region, Account: s.cfg.Account}
+}
 
 // Credentials returns the root key pair.
 func (s *Server) Credentials() Credentials { return s.creds }

@@ -1,136 +1,55 @@
 package ecs_test
 
 // A test server for the instance, attribute and task operations: the real
-// ECS API behind the real router and SigV4 verifier, over a bolt store the
-// test can also reach directly (to write clusters and task definitions
+// server (servertest), whose store the test can also reach directly (to write clusters and task definitions
 // without depending on those operations, and to play the agent by saving
 // task state changes).
 
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/quayside/quayside/internal/api/awsproto"
-	"github.com/quayside/quayside/internal/api/ecs"
 	"github.com/quayside/quayside/internal/arn"
 	"github.com/quayside/quayside/internal/model"
+	"github.com/quayside/quayside/internal/server"
+	"github.com/quayside/quayside/internal/server/servertest"
 	"github.com/quayside/quayside/internal/store"
-	"github.com/quayside/quayside/internal/store/bolt"
 )
 
-const (
-	tkAccessKey = "AKIAQUAYSIDETEST0001"
-	tkSecret    = "quayside-test-secret-key-0123456789abcdef"
-	tkAccount   = "123456789012"
-)
+const tkAccount = "123456789012"
 
-type tkKeys struct{}
-
-func (tkKeys) Lookup(id string) (string, string, bool) {
-	return tkSecret, tkAccount, id == tkAccessKey
-}
-
-// tkEnv is a running test server.
+// tkEnv is a running test server whose store the test can also reach.
 type tkEnv struct {
 	t     testing.TB
-	dir   string
-	addr  string
-	st    *bolt.Store
-	srv   *http.Server
-	done  chan error
+	h     *servertest.Harness
+	st    store.Store
 	ECS   *awsecs.Client
 	scope arn.Scope
 }
 
 func startTK(t testing.TB) *tkEnv {
 	t.Helper()
-	e := &tkEnv{t: t, dir: t.TempDir(), addr: "127.0.0.1:0",
-		scope: arn.Scope{Partition: "aws", Region: "us-east-1", Account: tkAccount}}
-	e.start()
-	t.Cleanup(e.stop)
+	e := &tkEnv{t: t, h: servertest.Start(t, func(c *server.Config) { c.Account = tkAccount })}
+	e.bind()
 	return e
 }
 
-func (e *tkEnv) start() {
-	e.t.Helper()
-	st, err := bolt.Open(filepath.Join(e.dir, "state.db"), bolt.Options{})
-	if err != nil {
-		e.t.Fatalf("open store: %v", err)
-	}
-	ln, err := net.Listen("tcp", e.addr)
-	if err != nil {
-		st.Close()
-		e.t.Fatalf("listen: %v", err)
-	}
-	e.st, e.addr = st, ln.Addr().String()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	router := awsproto.NewRouter(awsproto.Config{Auth: awsproto.NewSigV4(tkKeys{}, nil), Account: tkAccount, Logger: logger})
-	router.AddJSON(ecs.New(ecs.Deps{Store: st, Scope: e.scope, Logger: logger}).Service())
-	e.srv = &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
-	e.done = make(chan error, 1)
-	go func() { e.done <- e.srv.Serve(ln) }()
-	e.ECS = awsecs.NewFromConfig(aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider(tkAccessKey, tkSecret, ""),
-		BaseEndpoint: aws.String("http://" + e.addr),
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-		HTTPClient:   &http.Client{Transport: tkTransport{http.DefaultTransport}},
-	})
-}
-
-// tkTransport works around a client-side race in smithy-go: the SDK closes
-// a request body as soon as the response headers arrive, and its body's
-// WriteTo then returns io.EOF as an error. When net/http's write loop makes
-// its final read of a body larger than its 4 KiB buffer after that (the
-// server answered first, which on loopback it can), it takes the EOF for a
-// write error and closes the connection under the response being read:
-// "deserialization failed, ... use of closed network connection". Hiding
-// WriteTo makes that last read an ordinary EOF.
-type tkTransport struct{ rt http.RoundTripper }
-
-func (t tkTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = tkBody{r.Body}
-	}
-	return t.rt.RoundTrip(r)
-}
-
-type tkBody struct{ io.ReadCloser }
-
-func (e *tkEnv) stop() {
-	if e.srv == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := e.srv.Shutdown(ctx); err != nil {
-		e.t.Errorf("shutdown: %v", err)
-	}
-	<-e.done
-	if err := e.st.Close(); err != nil {
-		e.t.Errorf("close store: %v", err)
-	}
-	e.srv = nil
+func (e *tkEnv) bind() {
+	e.st, e.ECS, e.scope = e.h.Server.Store(), e.h.ECS, e.h.Server.Scope()
 }
 
 // restart stops the server and starts it again on the same data and port.
 func (e *tkEnv) restart() {
 	e.t.Helper()
-	e.stop()
-	e.start()
+	e.h.Restart()
+	e.bind()
 }
 
 func (e *tkEnv) ctx() context.Context { return e.t.Context() }
