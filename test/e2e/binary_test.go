@@ -174,7 +174,6 @@ func mustAWS[T any](v T, err error) func(t *testing.T) T {
 	}
 }
 
-
 func ecsContainer(name string, memory int32) []types.ContainerDefinition {
 	return []types.ContainerDefinition{{Name: aws.String(name), Image: aws.String("quayside/echo:latest"), Memory: aws.Int32(memory)}}
 }
