@@ -61,6 +61,9 @@ type TaskRecord struct {
 	InstanceID  string `json:"qInstance,omitzero"`
 	ServiceName string `json:"qService,omitzero"`
 	Claim       Claim  `json:"qClaim,omitzero"`
+	// ReportedSeq is the highest agent report sequence number applied to
+	// the task (see agentproto.TaskReport.Seq).
+	ReportedSeq uint64 `json:"qReportedSeq,omitzero"`
 }
 
 // Claim is what a placed task holds on its container instance until it
@@ -77,6 +80,10 @@ type InstanceRecord struct {
 	model.ContainerInstance
 	Cluster string `json:"qCluster"`
 	ID      string `json:"qId"`
+	// LastHeartbeatAt is when the node's agent was last heard from, as last
+	// persisted (the server keeps fresher times in memory and writes this
+	// only on connectivity changes and now and then).
+	LastHeartbeatAt model.Time `json:"qLastHeartbeatAt,omitzero"`
 }
 
 // ServiceRecord is a stored service. ServiceConnect is the service's
