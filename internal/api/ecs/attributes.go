@@ -27,8 +27,8 @@ func (a *API) putAttributes(ctx context.Context, in *model.PutAttributesRequest)
 	}
 	err := a.update(ctx, func(tx store.Tx) error {
 		return a.editAttributes(tx, in.Cluster, in.Attributes, func(rec *store.InstanceRecord, ats []model.Attribute) error {
-			rec.Attributes = setAttributes(rec.Attributes, ats)
-			return checkCustomAttributeLimit(rec.Attributes)
+			rec.Attributes = store.SetAttributes(rec.Attributes, ats)
+			return store.CheckCustomAttributeLimit(rec.Attributes)
 		})
 	})
 	if err != nil {
@@ -74,7 +74,7 @@ func checkAttributeRequest(ats []model.Attribute, put bool) error {
 		if !put {
 			at.Value = ""
 		}
-		if err := validateAttribute(at); err != nil {
+		if err := store.ValidateAttribute(at); err != nil {
 			return err
 		}
 	}

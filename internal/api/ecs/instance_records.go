@@ -1,8 +1,6 @@
 package ecs
 
 import (
-	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/quayside/quayside/internal/errs"
@@ -10,17 +8,10 @@ import (
 	"github.com/quayside/quayside/internal/store"
 )
 
-// Limits on container instance attributes (facts §3.2, §7).
-const (
-	maxCustomAttributes = 10
-	maxAttributesPerOp  = 10
-	maxReservedPorts    = 100
-)
-
-var (
-	attrNameRE  = regexp.MustCompile(`^[A-Za-z0-9\-_/\\.]{1,128}$`)
-	attrValueRE = regexp.MustCompile(`^[A-Za-z0-9\-_.@/\\: ]{1,128}$`)
-)
+// maxAttributesPerOp limits Put/DeleteAttributes (facts §3.2, §7); the
+// other attribute and resource limits live in the store, shared with the
+// agent protocol.
+const maxAttributesPerOp = 10
 
 // instanceID extracts a container instance id from an id or ARN in cluster
 // ("" when ref cannot name an instance there).
@@ -135,62 +126,4 @@ func activeTaskGroups(tx store.ReadTx, cluster string) (map[string]map[string]bo
 		return true, nil
 	})
 	return out, err
-}
-
-// ---- attributes ----
-
-// isCustomAttribute reports whether name counts against the custom
-// attribute limit (names under ecs. and com.amazonaws.ecs. belong to ECS
-// and the agent).
-func isCustomAttribute(name string) bool {
-	return !strings.HasPrefix(name, "ecs.") && !strings.HasPrefix(name, "com.amazonaws.ecs.")
-}
-
-// validateAttribute checks one attribute's name and (optional) value.
-func validateAttribute(at model.Attribute) error {
-	if !attrNameRE.MatchString(at.Name) {
-		return errs.New(errs.InvalidParameter,
-			"Attribute name %q is not valid. It must be 1-128 letters, numbers, hyphens, underscores, forward or back slashes, or periods.", at.Name)
-	}
-	if at.Value == "" {
-		return nil
-	}
-	if !attrValueRE.MatchString(at.Value) || strings.TrimSpace(at.Value) != at.Value {
-		return errs.New(errs.InvalidParameter,
-			"Attribute value %q of %s is not valid. It must be 1-128 letters, numbers, hyphens, underscores, periods, at signs, forward or back slashes, colons, or spaces, and cannot start or end with a space.",
-			at.Value, at.Name)
-	}
-	return nil
-}
-
-// setAttributes returns attrs with each of add set (replacing an attribute
-// of the same name). Only name and value are kept.
-func setAttributes(attrs []model.Attribute, add []model.Attribute) []model.Attribute {
-	out := slices.Clone(attrs)
-	for _, at := range add {
-		at = model.Attribute{Name: at.Name, Value: at.Value}
-		if i := slices.IndexFunc(out, func(x model.Attribute) bool { return x.Name == at.Name }); i >= 0 {
-			out[i] = at
-		} else {
-			out = append(out, at)
-		}
-	}
-	return out
-}
-
-// checkCustomAttributeLimit refuses a set of attributes with more than ten
-// custom ones.
-func checkCustomAttributeLimit(attrs []model.Attribute) error {
-	n := 0
-	for _, at := range attrs {
-		if isCustomAttribute(at.Name) {
-			n++
-		}
-	}
-	if n > maxCustomAttributes {
-		return errs.New(errs.AttributeLimitExceeded,
-			"You can apply up to %d custom attributes for each resource. You can view the attributes of a resource with ListAttributes. You can remove existing attributes on a resource with DeleteAttributes.",
-			maxCustomAttributes)
-	}
-	return nil
 }
