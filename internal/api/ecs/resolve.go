@@ -53,7 +53,32 @@ func readCluster(tx store.ReadTx, ref string) (*model.Cluster, error) {
 	if !ok {
 		return nil, errs.New(errs.ClusterNotFound, "Cluster not found.")
 	}
+	if err := checkARNScope(ref, c.ClusterArn); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// checkARNScope refuses ref when it is an ARN of another partition,
+// service, region or account than own, the ARN of the resource ref was
+// resolved to (or any ARN of this API's scope): resolving only the resource
+// part would let an ARN from elsewhere act on a local resource of the same
+// name. Names and ids (not ARNs) always pass.
+func checkARNScope(ref, own string) error {
+	if !arn.IsARN(ref) {
+		return nil
+	}
+	r, err := arn.Parse(ref)
+	o, oerr := arn.Parse(own)
+	switch {
+	case err != nil || oerr != nil || r.Partition != o.Partition || r.Service != o.Service:
+		return errs.New(errs.InvalidParameter, "Invalid identifier: %s is not an Amazon ECS ARN.", ref)
+	case r.Region != o.Region:
+		return errs.New(errs.InvalidParameter, "Invalid Region in ARN")
+	case r.Account != o.Account:
+		return errs.New(errs.InvalidParameter, "Identifier is for %s. Your accountId is %s", r.Account, o.Account)
+	}
+	return nil
 }
 
 // activeCluster is readCluster for operations that need an ACTIVE cluster; a
@@ -69,48 +94,47 @@ func activeCluster(tx store.ReadTx, ref string) (*model.Cluster, error) {
 	return c, nil
 }
 
-// childID extracts the id of a task or container instance from an id or a
-// long-format ARN of the given type ("task", "container-instance") in
-// cluster. It returns "" when ref cannot name anything in that cluster.
-func childID(ref, typ, cluster string) string {
+// childRef extracts the name or id of a cluster's service, task or
+// container instance from a name, an id or an ARN of the given type
+// ("service", "task", "container-instance"). It returns "" when ref cannot
+// name anything of that type, and InvalidParameterException, as ECS does,
+// for a long-format ARN of another cluster.
+func childRef(ref, typ, cluster string) (string, error) {
 	if !arn.IsARN(ref) {
 		if strings.Contains(ref, "/") {
-			return ""
+			return "", nil
 		}
-		return ref
+		return ref, nil
 	}
 	a, err := arn.Parse(ref)
 	if err != nil || a.Type() != typ {
-		return ""
+		return "", nil
 	}
 	p := a.Path()
 	switch {
 	case len(p) == 2 && p[0] == cluster:
-		return p[1]
+		return p[1], nil
+	case len(p) == 2:
+		return "", errs.New(errs.InvalidParameter, "Invalid identifier: Identifier is for cluster %s. Your cluster is %s", p[0], cluster)
 	case len(p) == 1: // legacy short ARN
-		return p[0]
+		return p[0], nil
 	}
-	return ""
+	return "", nil
 }
 
-// serviceName extracts a service name from a name or ARN.
-func serviceName(ref, cluster string) string {
-	if !arn.IsARN(ref) {
-		return ref
-	}
-	a, err := arn.Parse(ref)
-	if err != nil || a.Type() != "service" {
+// childID is childRef for callers that treat every bad reference as not
+// found: "" when ref cannot name anything of type typ in cluster.
+func childID(ref, typ, cluster string) string {
+	id, err := childRef(ref, typ, cluster)
+	if err != nil {
 		return ""
 	}
-	p := a.Path()
-	switch {
-	case len(p) == 2 && p[0] == cluster:
-		return p[1]
-	case len(p) == 1:
-		return p[0]
-	}
-	return ""
+	return id
 }
+
+// serviceName extracts a service name from a name or ARN ("" when ref
+// cannot name a service of cluster).
+func serviceName(ref, cluster string) string { return childID(ref, "service", cluster) }
 
 // parseTaskDefinitionRef splits "family", "family:rev" or a task definition
 // ARN. rev is 0 when only a family was given.
@@ -119,10 +143,10 @@ func parseTaskDefinitionRef(ref string) (family string, rev int64, err error) {
 	s := ref
 	if arn.IsARN(ref) {
 		a, perr := arn.Parse(ref)
-		if perr != nil || a.Type() != "task-definition" {
+		if perr != nil || a.Type() != "task-definition" || len(a.Path()) != 1 {
 			return "", 0, errs.New(errs.Client, "Unable to describe task definition.")
 		}
-		s = strings.TrimPrefix(a.Resource, "task-definition/")
+		s = a.Path()[0]
 	}
 	family, revStr, hasRev := strings.Cut(s, ":")
 	if !validName(family) {
@@ -145,20 +169,27 @@ func findTaskDefinition(tx store.ReadTx, ref string) (*store.TaskDefinitionRecor
 	if err != nil {
 		return nil, err
 	}
+	var found *store.TaskDefinitionRecord
 	if rev > 0 {
 		td := new(store.TaskDefinitionRecord)
 		_, ok, err := store.GetJSON(tx, store.TaskDefKey(family, rev), td)
 		if err != nil || !ok {
 			return nil, err
 		}
-		return td, nil
+		found = td
+	} else {
+		err = store.ScanJSON(tx, store.TaskDefsPrefix+family+"/", "", func(_ string, td *store.TaskDefinitionRecord) (bool, error) {
+			if td.Status == model.TaskDefinitionStatusActive {
+				found = td
+			}
+			return true, nil
+		})
 	}
-	var latest *store.TaskDefinitionRecord
-	err = store.ScanJSON(tx, store.TaskDefsPrefix+family+"/", "", func(_ string, td *store.TaskDefinitionRecord) (bool, error) {
-		if td.Status == model.TaskDefinitionStatusActive {
-			latest = td
-		}
-		return true, nil
-	})
-	return latest, err
+	if err != nil || found == nil {
+		return nil, err
+	}
+	if err := checkARNScope(ref, found.TaskDefinitionArn); err != nil {
+		return nil, err
+	}
+	return found, nil
 }

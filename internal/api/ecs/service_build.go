@@ -50,9 +50,13 @@ func currentServiceTaskDefinition(tx store.ReadTx, rec *store.ServiceRecord) (*s
 }
 
 // readService finds a service of cluster by name or ARN, whatever its
-// status, or ServiceNotFoundException.
+// status, or ServiceNotFoundException. An ARN of another cluster, region or
+// account is InvalidParameterException.
 func readService(tx store.ReadTx, cluster, ref string) (*store.ServiceRecord, error) {
-	name := serviceName(ref, cluster)
+	name, err := childRef(ref, "service", cluster)
+	if err != nil {
+		return nil, err
+	}
 	if !validName(name) {
 		return nil, errs.New(errs.ServiceNotFound, "Service not found.")
 	}
@@ -63,6 +67,9 @@ func readService(tx store.ReadTx, cluster, ref string) (*store.ServiceRecord, er
 	}
 	if !ok {
 		return nil, errs.New(errs.ServiceNotFound, "Service not found.")
+	}
+	if err := checkARNScope(ref, rec.ServiceArn); err != nil {
+		return nil, err
 	}
 	return rec, nil
 }

@@ -80,20 +80,23 @@ type taggable struct {
 	tags   *[]model.Tag
 }
 
-// findTaggable resolves a long-format ECS ARN to the record that holds its
-// tags.
-func findTaggable(tx store.ReadTx, ref string) (*taggable, error) {
-	a, err := arn.Parse(ref)
-	if err != nil || a.Service != "ecs" {
+// findTaggable resolves a long-format ECS ARN of this region and account
+// to the record that holds its tags.
+func (a *API) findTaggable(tx store.ReadTx, ref string) (*taggable, error) {
+	r, err := arn.Parse(ref)
+	if err != nil || r.Service != "ecs" {
 		return nil, errs.New(errs.InvalidParameter, "The ARN %q is not a valid Amazon ECS resource ARN.", ref)
 	}
-	p := a.Path()
+	if err := checkARNScope(ref, a.scope.ECS(r.Resource)); err != nil {
+		return nil, err
+	}
+	p := r.Path()
 	var t *taggable
 	switch {
-	case a.Type() == "cluster" && len(p) == 1:
+	case r.Type() == "cluster" && len(p) == 1:
 		c := new(model.Cluster)
 		t = &taggable{key: store.ClusterKey(p[0]), record: c, tags: &c.Tags}
-	case a.Type() == "task-definition" && len(p) == 1:
+	case r.Type() == "task-definition" && len(p) == 1:
 		family, rev, perr := parseTaskDefinitionRef(ref)
 		if perr != nil || rev == 0 {
 			return nil, errs.New(errs.InvalidParameter, "The ARN %q is not a valid task definition ARN.", ref)
@@ -102,19 +105,19 @@ func findTaggable(tx store.ReadTx, ref string) (*taggable, error) {
 		t = &taggable{key: store.TaskDefKey(family, rev), record: td, tags: &td.DefinitionTags}
 	case len(p) != 2:
 		return nil, errs.New(errs.InvalidParameter, "Long arn format must be used for tagging operations")
-	case a.Type() == "service":
+	case r.Type() == "service":
 		s := new(store.ServiceRecord)
 		t = &taggable{key: store.ServiceKey(p[0], p[1]), record: s, tags: &s.Tags}
-	case a.Type() == "task":
+	case r.Type() == "task":
 		tk := new(store.TaskRecord)
 		t = &taggable{key: store.TaskKey(p[0], p[1]), record: tk, tags: &tk.Tags}
-	case a.Type() == "container-instance":
+	case r.Type() == "container-instance":
 		in := new(store.InstanceRecord)
 		t = &taggable{key: store.InstanceKey(p[0], p[1]), record: in, tags: &in.Tags}
 	default:
 		return nil, errs.New(errs.InvalidParameter, "The ARN %q is not a taggable Amazon ECS resource.", ref)
 	}
-	if a.Type() != "cluster" && a.Type() != "task-definition" {
+	if r.Type() != "cluster" && r.Type() != "task-definition" {
 		if _, err := activeCluster(tx, p[0]); err != nil {
 			return nil, err
 		}
@@ -124,7 +127,7 @@ func findTaggable(tx store.ReadTx, ref string) (*taggable, error) {
 		return nil, err
 	}
 	if !ok {
-		if a.Type() == "cluster" {
+		if r.Type() == "cluster" {
 			return nil, errs.New(errs.ClusterNotFound, "Cluster not found.")
 		}
 		return nil, errs.New(errs.ResourceNotFound, "The specified resource could not be found.")
@@ -140,7 +143,7 @@ func (a *API) tagResource(ctx context.Context, in *model.TagResourceRequest) (*m
 		return nil, err
 	}
 	err := a.update(ctx, func(tx store.Tx) error {
-		t, err := findTaggable(tx, in.ResourceArn)
+		t, err := a.findTaggable(tx, in.ResourceArn)
 		if err != nil {
 			return err
 		}
@@ -164,7 +167,7 @@ func (a *API) untagResource(ctx context.Context, in *model.UntagResourceRequest)
 		}
 	}
 	err := a.update(ctx, func(tx store.Tx) error {
-		t, err := findTaggable(tx, in.ResourceArn)
+		t, err := a.findTaggable(tx, in.ResourceArn)
 		if err != nil {
 			return err
 		}
@@ -177,7 +180,7 @@ func (a *API) untagResource(ctx context.Context, in *model.UntagResourceRequest)
 func (a *API) listTagsForResource(ctx context.Context, in *model.ListTagsForResourceRequest) (*model.ListTagsForResourceResponse, error) {
 	out := &model.ListTagsForResourceResponse{Tags: []model.Tag{}}
 	err := a.view(ctx, func(tx store.ReadTx) error {
-		t, err := findTaggable(tx, in.ResourceArn)
+		t, err := a.findTaggable(tx, in.ResourceArn)
 		if err != nil {
 			return err
 		}

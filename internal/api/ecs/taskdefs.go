@@ -129,6 +129,9 @@ func (a *API) deregisterTaskDefinition(ctx context.Context, in *model.Deregister
 		if !ok {
 			return errs.New(errs.Client, errUnknownTaskDef)
 		}
+		if err := checkARNScope(in.TaskDefinition, rec.TaskDefinitionArn); err != nil {
+			return err
+		}
 		out = &rec.TaskDefinition
 		if rec.Status != model.TaskDefinitionStatusActive {
 			return nil
@@ -195,7 +198,7 @@ func (a *API) deleteTaskDefinitions(ctx context.Context, in *model.DeleteTaskDef
 // identifier is answered once.
 func (a *API) deleteTaskDefinition(tx store.Tx, ref string, now model.Time, done map[string]bool) (*model.TaskDefinition, *model.Failure, error) {
 	family, rev, err := parseTaskDefinitionRef(ref)
-	if err != nil || rev == 0 {
+	if err != nil || rev == 0 || checkARNScope(ref, a.scope.TaskDefinition(family, rev)) != nil {
 		return nil, &model.Failure{Arn: ref, Reason: reasonBadTaskDefID}, nil
 	}
 	key := store.TaskDefKey(family, rev)
