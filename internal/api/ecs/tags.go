@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/quayside/quayside/internal/api/awsproto"
 	"github.com/quayside/quayside/internal/arn"
@@ -37,7 +38,7 @@ func validateTags(tags []model.Tag) error {
 		if err := validateTagKey(t.Key); err != nil {
 			return err
 		}
-		if len(t.Value) > 256 || !tagCharsRE.MatchString(t.Value) {
+		if charLen(t.Value) > 256 || !tagCharsRE.MatchString(t.Value) {
 			return errs.New(errs.InvalidParameter, "Tag value %q is invalid: values are at most 256 letters, numbers, spaces and _.:/=+-@.", t.Value)
 		}
 		if seen[t.Key] {
@@ -50,12 +51,23 @@ func validateTags(tags []model.Tag) error {
 
 func validateTagKey(k string) error {
 	switch {
-	case k == "" || len(k) > 128 || !tagCharsRE.MatchString(k):
+	case k == "" || charLen(k) > 128 || !tagCharsRE.MatchString(k):
 		return errs.New(errs.InvalidParameter, "Tag key %q is invalid: keys are 1 to 128 letters, numbers, spaces and _.:/=+-@.", k)
 	case strings.HasPrefix(strings.ToLower(k), "aws:"):
 		return errs.New(errs.InvalidParameter, "Tag keys starting with 'aws:' are reserved for internal use.")
 	}
 	return nil
+}
+
+// charLen is the length of s as ECS counts it (and the request validator
+// does): in UTF-16 code units, not bytes, so non-ASCII tags get the same
+// 128/256 limits.
+func charLen(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
 }
 
 // mergeTags returns old with the tags of add set (replacing equal keys).

@@ -2,6 +2,7 @@ package ecs_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -126,4 +127,21 @@ func TestAccountSettings(t *testing.T) {
 	wantCode(t, err, "InvalidParameterException")
 	_, err = h.ECS.ListAccountSettings(ctx, &ecs.ListAccountSettingsInput{MaxResults: 11})
 	wantCode(t, err, "InvalidParameterException")
+}
+
+// Tag limits count characters, as the request validator does, not bytes.
+func TestTagLimitsCountCharacters(t *testing.T) {
+	e := svcSetup(t)
+	arn := aws.String("arn:aws:ecs:us-east-1:000000000000:cluster/c1")
+	tag := func(k, v string) []types.Tag { return []types.Tag{{Key: aws.String(k), Value: aws.String(v)}} }
+	if _, err := e.ECS.TagResource(e.ctx, &ecs.TagResourceInput{ResourceArn: arn,
+		Tags: tag(strings.Repeat("ü", 128), strings.Repeat("é", 256))}); err != nil {
+		t.Fatalf("128-character key, 256-character value: %v", err)
+	}
+	_, err := e.ECS.TagResource(e.ctx, &ecs.TagResourceInput{ResourceArn: arn, Tags: tag("k", strings.Repeat("é", 257))})
+	svcWantErr(t, err, "InvalidParameterException", "")
+	_, err = e.ECS.UntagResource(e.ctx, &ecs.UntagResourceInput{ResourceArn: arn, TagKeys: []string{strings.Repeat("ü", 128)}})
+	if err != nil {
+		t.Fatalf("untag 128-character key: %v", err)
+	}
 }
