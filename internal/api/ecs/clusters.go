@@ -202,29 +202,48 @@ func (a *API) shapeCluster(tx store.ReadTx, c *model.Cluster, include []model.Cl
 	return nil
 }
 
-// clusterStatistics counts the cluster's tasks and services by launch type.
+// clusterStatistics counts the cluster's running and pending tasks and its
+// active and draining services, each split into EC2 and Fargate.
 func clusterStatistics(tx store.ReadTx, c *model.Cluster) ([]model.KeyValuePair, error) {
-	var active, draining int
+	n := map[string]int{}
 	err := store.ScanJSON(tx, store.ServicesPrefix+c.ClusterName+"/", "", func(_ string, s *store.ServiceRecord) (bool, error) {
+		kind := launchKind(storedServiceSpec(s).usesFargate())
 		switch s.Status {
 		case model.StatusActive:
-			active++
+			n["active"+kind+"ServiceCount"]++
 		case model.StatusDraining:
-			draining++
+			n["draining"+kind+"ServiceCount"]++
 		}
 		return true, nil
 	})
-	kv := func(k string, v int) model.KeyValuePair { return model.KeyValuePair{Name: k, Value: itoa(v)} }
-	return []model.KeyValuePair{
-		kv("runningEC2TasksCount", int(c.RunningTasksCount)),
-		kv("runningFargateTasksCount", 0),
-		kv("pendingEC2TasksCount", int(c.PendingTasksCount)),
-		kv("pendingFargateTasksCount", 0),
-		kv("activeEC2ServiceCount", active),
-		kv("activeFargateServiceCount", 0),
-		kv("drainingEC2ServiceCount", draining),
-		kv("drainingFargateServiceCount", 0),
-	}, err
+	if err != nil {
+		return nil, err
+	}
+	err = store.ScanJSON(tx, store.TasksPrefix+c.ClusterName+"/", "", func(_ string, t *store.TaskRecord) (bool, error) {
+		kind := launchKind(t.LaunchType == model.LaunchTypeFargate)
+		switch {
+		case t.LastStatus == model.StatusRunning:
+			n["running"+kind+"TasksCount"]++
+		case model.IsPendingStatus(t.LastStatus):
+			n["pending"+kind+"TasksCount"]++
+		}
+		return true, nil
+	})
+	out := []model.KeyValuePair{}
+	for _, name := range []string{
+		"runningEC2TasksCount", "runningFargateTasksCount", "pendingEC2TasksCount", "pendingFargateTasksCount",
+		"activeEC2ServiceCount", "activeFargateServiceCount", "drainingEC2ServiceCount", "drainingFargateServiceCount",
+	} {
+		out = append(out, model.KeyValuePair{Name: name, Value: itoa(n[name])})
+	}
+	return out, err
+}
+
+func launchKind(fargate bool) string {
+	if fargate {
+		return "Fargate"
+	}
+	return "EC2"
 }
 
 func (a *API) listClusters(ctx context.Context, in *model.ListClustersRequest) (*model.ListClustersResponse, error) {
@@ -269,30 +288,21 @@ func (a *API) deleteCluster(ctx context.Context, in *model.DeleteClusterRequest)
 // instances (ACTIVE or DRAINING), services (ACTIVE or DRAINING) or tasks that
 // have not stopped.
 func checkClusterEmpty(tx store.ReadTx, c *model.Cluster) error {
-	name := c.ClusterName
-	busy := func(prefix string, match func(status string) bool, status func([]byte) string) (bool, error) {
-		found := false
-		err := tx.Scan(prefix+name+"/", "", func(kv store.KV) (bool, error) {
-			found = match(status(kv.Value))
-			return !found, nil
-		})
-		return found, err
-	}
 	checks := []struct {
-		prefix string
-		match  func(string) bool
-		err    *errs.Error
+		prefix, field string // records under prefix, the status member to read
+		busy          func(status string) bool
+		err           *errs.Error
 	}{
-		{store.InstancesPrefix, isActiveOrDraining, errs.New(errs.ClusterContainsContainerInstances, "The Cluster cannot be deleted while Container Instances are active or draining.")},
-		{store.ServicesPrefix, isActiveOrDraining, errs.New(errs.ClusterContainsServices, "The Cluster cannot be deleted while Services are active.")},
-		{store.TasksPrefix, func(s string) bool { return s != model.StatusStopped }, errs.New(errs.ClusterContainsTasks, "The Cluster cannot be deleted while Tasks are active.")},
+		{store.InstancesPrefix, "status", isActiveOrDraining, errs.New(errs.ClusterContainsContainerInstances, "The Cluster cannot be deleted while Container Instances are active or draining.")},
+		{store.ServicesPrefix, "status", isActiveOrDraining, errs.New(errs.ClusterContainsServices, "The Cluster cannot be deleted while Services are active.")},
+		{store.TasksPrefix, "lastStatus", taskNotStopped, errs.New(errs.ClusterContainsTasks, "The Cluster cannot be deleted while Tasks are active.")},
 	}
 	for _, ch := range checks {
-		field := "status"
-		if ch.prefix == store.TasksPrefix {
-			field = "lastStatus"
-		}
-		found, err := busy(ch.prefix, ch.match, func(b []byte) string { return jsonString(b, field) })
+		found := false
+		err := tx.Scan(ch.prefix+c.ClusterName+"/", "", func(kv store.KV) (bool, error) {
+			found = ch.busy(jsonString(kv.Value, ch.field))
+			return !found, nil
+		})
 		if err != nil {
 			return err
 		}
@@ -301,6 +311,12 @@ func checkClusterEmpty(tx store.ReadTx, c *model.Cluster) error {
 		}
 	}
 	return nil
+}
+
+// taskNotStopped reports whether a task in lastStatus s is still active:
+// not STOPPED, nor the DELETED that may follow it.
+func taskNotStopped(s string) bool {
+	return model.TaskStatusRank(s) < model.TaskStatusRank(model.StatusStopped)
 }
 
 func isActiveOrDraining(s string) bool { return s == model.StatusActive || s == model.StatusDraining }

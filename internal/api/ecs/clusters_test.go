@@ -11,7 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/quayside/quayside/internal/model"
 	"github.com/quayside/quayside/internal/server/servertest"
+	"github.com/quayside/quayside/internal/store"
 )
 
 // wantCode fails the test unless err is an AWS API error with code.
@@ -241,4 +243,63 @@ func TestClusterSurvivesRestart(t *testing.T) {
 	if err != nil || len(out.Clusters) != 1 {
 		t.Fatalf("after restart: %v %+v", err, out)
 	}
+}
+
+// saveClusterTask stores a task of cluster in lastStatus status through
+// store.SaveTask, as the task code does.
+func saveClusterTask(t *testing.T, h *servertest.Harness, cluster, id, status string, lt model.LaunchType) {
+	t.Helper()
+	rec := &store.TaskRecord{Cluster: cluster, ID: id}
+	rec.TaskArn = h.Server.Scope().Task(cluster, id)
+	rec.LastStatus, rec.DesiredStatus, rec.LaunchType = status, model.StatusRunning, lt
+	if _, err := h.Server.Store().Update(h.Ctx(), func(tx store.Tx) error { return store.SaveTask(tx, rec) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// include=STATISTICS splits tasks and services into EC2 and Fargate.
+func TestClusterStatisticsByLaunchType(t *testing.T) {
+	e := svcSetup(t)
+	e.mustCreate(t, "ec2", 0, nil)
+	e.mustCreate(t, "fg", 0, func(in *ecs.CreateServiceInput) {
+		in.TaskDefinition, in.LaunchType = aws.String(e.vpc), types.LaunchTypeFargate
+		in.NetworkConfiguration = &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{"subnet-1"}}}
+	})
+	saveClusterTask(t, e.Harness, "c1", "00000000000000000000000000000001", model.StatusRunning, model.LaunchTypeFargate)
+	saveClusterTask(t, e.Harness, "c1", "00000000000000000000000000000002", model.StatusRunning, model.LaunchTypeFargate)
+	saveClusterTask(t, e.Harness, "c1", "00000000000000000000000000000003", model.StatusPending, model.LaunchTypeEc2)
+	out, err := e.ECS.DescribeClusters(e.ctx, &ecs.DescribeClustersInput{Clusters: []string{"c1"}, Include: []types.ClusterField{types.ClusterFieldStatistics}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, kv := range out.Clusters[0].Statistics {
+		got[aws.ToString(kv.Name)] = aws.ToString(kv.Value)
+	}
+	want := map[string]string{
+		"runningEC2TasksCount": "0", "runningFargateTasksCount": "2", "pendingEC2TasksCount": "1", "pendingFargateTasksCount": "0",
+		"activeEC2ServiceCount": "1", "activeFargateServiceCount": "1", "drainingEC2ServiceCount": "0", "drainingFargateServiceCount": "0",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("statistics\n got %v\nwant %v", got, want)
+	}
+}
+
+// A task that has gone on from STOPPED to DELETED does not keep its cluster
+// from being deleted.
+func TestDeleteClusterWithDeletedTask(t *testing.T) {
+	h := servertest.Start(t)
+	if _, err := h.ECS.CreateCluster(h.Ctx(), &ecs.CreateClusterInput{ClusterName: aws.String("old")}); err != nil {
+		t.Fatal(err)
+	}
+	saveClusterTask(t, h, "old", "0123456789abcdef0123456789abcdef", model.StatusDeleted, model.LaunchTypeEc2)
+	if _, err := h.ECS.DeleteCluster(h.Ctx(), &ecs.DeleteClusterInput{Cluster: aws.String("old")}); err != nil {
+		t.Fatalf("delete cluster with a DELETED task: %v", err)
+	}
+	if _, err := h.ECS.CreateCluster(h.Ctx(), &ecs.CreateClusterInput{}); err != nil {
+		t.Fatal(err)
+	}
+	saveClusterTask(t, h, "default", "0123456789abcdef0123456789abcdee", model.StatusStopping, model.LaunchTypeEc2)
+	_, err := h.ECS.DeleteCluster(h.Ctx(), &ecs.DeleteClusterInput{Cluster: aws.String("default")})
+	wantCode(t, err, "ClusterContainsTasksException")
 }
