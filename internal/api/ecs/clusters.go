@@ -387,14 +387,5 @@ func (a *API) mutateCluster(ctx context.Context, ref string, fn func(*model.Clus
 }
 
 func mergeSettings(old, set []model.ClusterSetting) []model.ClusterSetting {
-	out := slices.Clone(old)
-	for _, s := range set {
-		i := slices.IndexFunc(out, func(o model.ClusterSetting) bool { return o.Name == s.Name })
-		if i >= 0 {
-			out[i] = s
-		} else {
-			out = append(out, s)
-		}
-	}
-	return out
+	return upsert(old, set, func(s model.ClusterSetting) string { return string(s.Name) })
 }

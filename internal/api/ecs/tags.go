@@ -72,13 +72,19 @@ func charLen(s string) int {
 
 // mergeTags returns old with the tags of add set (replacing equal keys).
 func mergeTags(old, add []model.Tag) []model.Tag {
+	return upsert(old, add, func(t model.Tag) string { return t.Key })
+}
+
+// upsert returns a copy of old in which each item of set replaces the item
+// with the same key, or is appended when there is none.
+func upsert[T any](old, set []T, key func(T) string) []T {
 	out := slices.Clone(old)
-	for _, t := range add {
-		i := slices.IndexFunc(out, func(o model.Tag) bool { return o.Key == t.Key })
+	for _, v := range set {
+		i := slices.IndexFunc(out, func(o T) bool { return key(o) == key(v) })
 		if i >= 0 {
-			out[i] = t
+			out[i] = v
 		} else {
-			out = append(out, t)
+			out = append(out, v)
 		}
 	}
 	return out
