@@ -171,9 +171,11 @@ func updateServiceTaskDefinition(tx store.ReadTx, rec *store.ServiceRecord, ref 
 	return serviceTaskDefinition(tx, ref)
 }
 
-// updateServiceCapacity applies a capacityProviderStrategy from UpdateService: an
-// empty list goes back to the EC2 launch type, a list replaces the launch
-// type. It reports whether the strategy changed.
+// updateServiceCapacity applies a capacityProviderStrategy from
+// UpdateService: a list replaces the launch type; an empty list goes back
+// to the launch type the strategy stood for (FARGATE for Fargate capacity
+// providers, else EC2), keeping the platform version valid for it. It
+// reports whether the strategy changed.
 func updateServiceCapacity(spec *serviceSpec, cluster *model.Cluster, set []model.CapacityProviderStrategyItem) (bool, error) {
 	if set == nil {
 		return false, nil
@@ -182,7 +184,11 @@ func updateServiceCapacity(spec *serviceSpec, cluster *model.Cluster, set []mode
 		if len(spec.capacity) == 0 {
 			return false, nil
 		}
-		spec.capacity, spec.launchType = nil, model.LaunchTypeEc2
+		spec.launchType = model.LaunchTypeEc2
+		if spec.usesFargate() {
+			spec.launchType = model.LaunchTypeFargate
+		}
+		spec.capacity = nil
 		return true, nil
 	}
 	if err := checkServiceLaunchChoice("", set); err != nil {
@@ -193,9 +199,7 @@ func updateServiceCapacity(spec *serviceSpec, cluster *model.Cluster, set []mode
 	}
 	differs := !sameServiceJSON(set, spec.capacity)
 	spec.capacity, spec.launchType = set, ""
-	if differs && spec.platformVersion == "LATEST" {
-		spec.platformVersion = ""
-	}
+	spec.defaultPlatformVersion()
 	return differs, nil
 }
 

@@ -68,6 +68,14 @@ func (s *serviceSpec) usesFargate() bool {
 	})
 }
 
+// defaultPlatformVersion gives Fargate tasks (launch type or capacity
+// providers) the LATEST platform version when none was chosen.
+func (s *serviceSpec) defaultPlatformVersion() {
+	if s.usesFargate() && s.platformVersion == "" {
+		s.platformVersion = "LATEST"
+	}
+}
+
 func (s *serviceSpec) checkScheduling() error {
 	if !s.daemon() {
 		return nil

@@ -197,9 +197,7 @@ func (a *API) createServiceSpec(tx store.ReadTx, cluster *model.Cluster, in *mod
 			return nil, err
 		}
 	}
-	if spec.launchType == model.LaunchTypeFargate && spec.platformVersion == "" {
-		spec.platformVersion = "LATEST"
-	}
+	spec.defaultPlatformVersion()
 	if in.TaskDefinition != "" {
 		td, err := serviceTaskDefinition(tx, in.TaskDefinition)
 		if err != nil {

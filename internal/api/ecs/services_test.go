@@ -579,3 +579,43 @@ func TestServicesSurviveRestart(t *testing.T) {
 		t.Errorf("list after restart: %v %v", err, list)
 	}
 }
+
+// Fargate capacity providers run the LATEST platform version unless one is
+// chosen, and going back from them to a launch type (an empty strategy)
+// lands on FARGATE with the platform version and public IP still valid.
+func TestServiceFargateCapacityProviders(t *testing.T) {
+	e := svcSetup(t)
+	if _, err := e.ECS.PutClusterCapacityProviders(e.ctx, &ecs.PutClusterCapacityProvidersInput{Cluster: aws.String("c1"),
+		CapacityProviders: []string{"FARGATE", "FARGATE_SPOT"}, DefaultCapacityProviderStrategy: []types.CapacityProviderStrategyItem{}}); err != nil {
+		t.Fatal(err)
+	}
+	spot := []types.CapacityProviderStrategyItem{{CapacityProvider: aws.String("FARGATE_SPOT"), Weight: 1}}
+	public := &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
+		Subnets: []string{"subnet-1"}, AssignPublicIp: types.AssignPublicIpEnabled}}
+	s := e.mustCreate(t, "spot", 1, func(in *ecs.CreateServiceInput) {
+		in.TaskDefinition, in.CapacityProviderStrategy, in.NetworkConfiguration = aws.String(e.vpc), spot, public
+	})
+	if aws.ToString(s.PlatformVersion) != "LATEST" || aws.ToString(s.Deployments[0].PlatformVersion) != "LATEST" {
+		t.Errorf("spot service platform version: %q", aws.ToString(s.PlatformVersion))
+	}
+	e.mustCreate(t, "pinned", 1, func(in *ecs.CreateServiceInput) {
+		in.TaskDefinition, in.CapacityProviderStrategy, in.NetworkConfiguration = aws.String(e.vpc), spot, public
+		in.PlatformVersion = aws.String("1.4.0")
+	})
+	out, err := e.ECS.UpdateService(e.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("c1"), Service: aws.String("pinned"),
+		CapacityProviderStrategy: []types.CapacityProviderStrategyItem{}})
+	if err != nil {
+		t.Fatalf("back to the launch type: %v", err)
+	}
+	if u := out.Service; u.LaunchType != types.LaunchTypeFargate || u.CapacityProviderStrategy != nil || aws.ToString(u.PlatformVersion) != "1.4.0" {
+		t.Errorf("after an empty strategy: %s %+v %q", u.LaunchType, u.CapacityProviderStrategy, aws.ToString(u.PlatformVersion))
+	}
+	out, err = e.ECS.UpdateService(e.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("c1"), Service: aws.String("pinned"), DesiredCount: aws.Int32(2)})
+	if err != nil || out.Service.DesiredCount != 2 {
+		t.Fatalf("later update: %v", err)
+	}
+	ec2 := e.mustCreate(t, "ec2", 1, nil)
+	if aws.ToString(ec2.PlatformVersion) != "" {
+		t.Errorf("EC2 service platform version: %q", aws.ToString(ec2.PlatformVersion))
+	}
+}
