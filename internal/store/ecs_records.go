@@ -67,12 +67,23 @@ type TaskRecord struct {
 }
 
 // Claim is what a placed task holds on its container instance until it
-// stops: CPU units, MiB and static host ports.
+// stops: CPU units, MiB, static host ports, GPUs (GPUIDs names them when the
+// instance registered its GPUs by id) and how many host ports it takes from
+// the dynamic range.
 type Claim struct {
-	CPU      int64    `json:"cpu,omitzero"`
-	Memory   int64    `json:"memory,omitzero"`
-	Ports    []string `json:"ports,omitzero"`
-	PortsUDP []string `json:"portsUdp,omitzero"`
+	CPU          int64      `json:"cpu,omitzero"`
+	Memory       int64      `json:"memory,omitzero"`
+	Ports        []string   `json:"ports,omitzero"`
+	PortsUDP     []string   `json:"portsUdp,omitzero"`
+	GPU          int64      `json:"gpu,omitzero"`
+	GPUIDs       []string   `json:"gpuIds,omitzero"`
+	DynamicPorts PortCounts `json:"dynamicPorts,omitzero"`
+}
+
+// PortCounts counts host ports by protocol.
+type PortCounts struct {
+	TCP int32 `json:"tcp,omitzero"`
+	UDP int32 `json:"udp,omitzero"`
 }
 
 // InstanceRecord is a stored container instance.
@@ -84,6 +95,12 @@ type InstanceRecord struct {
 	// persisted (the server keeps fresher times in memory and writes this
 	// only on connectivity changes and now and then).
 	LastHeartbeatAt model.Time `json:"qLastHeartbeatAt,omitzero"`
+	// TaskGroups counts, per task group, the tasks on the instance that hold
+	// a claim (placed and not yet stopped); DynamicPorts counts the host
+	// ports they hold from the dynamic range. SaveTask keeps both; the
+	// scheduler reads them for spread, distinctInstance and task:group.
+	TaskGroups   map[string]int32 `json:"qGroups,omitzero"`
+	DynamicPorts PortCounts       `json:"qDynamicPorts,omitzero"`
 }
 
 // ServiceRecord is a stored service. ServiceConnect is the service's

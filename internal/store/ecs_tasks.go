@@ -112,12 +112,30 @@ func adjustInstance(tx Tx, old, cur *TaskRecord) error {
 	in.PendingTasksCount += b.pending - a.pending
 	switch {
 	case hasClaim && !hadClaim:
-		in.RemainingResources = ApplyClaim(in.RemainingResources, cur.Claim, -1)
+		in.moveClaim(cur, -1)
 	case hadClaim && !hasClaim:
-		in.RemainingResources = ApplyClaim(in.RemainingResources, cur.Claim, +1)
+		in.moveClaim(cur, +1)
 	}
 	in.Version++
 	return PutJSON(tx, key, &in)
+}
+
+// moveClaim takes t's claim from in (sign -1: t starts holding it) or gives
+// it back (sign +1): remaining resources, dynamic ports and t's group count.
+// It updates in.TaskGroups in place.
+func (in *InstanceRecord) moveClaim(t *TaskRecord, sign int64) {
+	in.RemainingResources = ApplyClaim(in.RemainingResources, t.Claim, sign)
+	in.DynamicPorts.TCP -= int32(sign) * t.Claim.DynamicPorts.TCP
+	in.DynamicPorts.UDP -= int32(sign) * t.Claim.DynamicPorts.UDP
+	n := in.TaskGroups[t.Group] - int32(sign)
+	switch {
+	case n <= 0:
+		delete(in.TaskGroups, t.Group)
+	case in.TaskGroups == nil:
+		in.TaskGroups = map[string]int32{t.Group: n}
+	default:
+		in.TaskGroups[t.Group] = n
+	}
 }
 
 // ApplyClaim returns remaining resources after taking (sign -1) or giving
@@ -132,7 +150,24 @@ func ApplyClaim(rs []model.Resource, c Claim, sign int64) []model.Resource {
 	if len(c.PortsUDP) > 0 || model.ResourceSet(rs, model.ResourcePortsUDP) != nil {
 		rs = model.WithResource(rs, model.SetResource(model.ResourcePortsUDP, movePorts(model.ResourceSet(rs, model.ResourcePortsUDP), c.PortsUDP, sign)))
 	}
+	if c.GPU != 0 || len(c.GPUIDs) > 0 {
+		rs = applyGPUClaim(rs, c, sign)
+	}
 	return rs
+}
+
+// applyGPUClaim moves a claim's GPUs: an instance registers its GPUs as a
+// STRINGSET of device ids (the ones still free remain in the set) or as an
+// INTEGER count.
+func applyGPUClaim(rs []model.Resource, c Claim, sign int64) []model.Resource {
+	i := slices.IndexFunc(rs, func(r model.Resource) bool { return r.Name == model.ResourceGPU })
+	if i < 0 {
+		return rs
+	}
+	if rs[i].Type == model.ResourceTypeStringSet {
+		return model.WithResource(rs, model.SetResource(model.ResourceGPU, movePorts(rs[i].StringSetValue, c.GPUIDs, -sign)))
+	}
+	return model.WithResource(rs, model.IntResource(model.ResourceGPU, model.ResourceInt(rs, model.ResourceGPU)+sign*c.GPU))
 }
 
 func movePorts(set, ports []string, sign int64) []string {
