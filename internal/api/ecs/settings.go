@@ -137,6 +137,9 @@ func (a *API) deleteAccountSetting(ctx context.Context, in *model.DeleteAccountS
 }
 
 func (a *API) listAccountSettings(ctx context.Context, in *model.ListAccountSettingsRequest) (*model.ListAccountSettingsResponse, error) {
+	if in.Value != "" && in.Name == "" {
+		return nil, errs.New(errs.InvalidParameter, "You must also specify an account setting name to filter by value.")
+	}
 	var max *int32
 	if in.MaxResults != 0 {
 		max = &in.MaxResults
@@ -192,10 +195,15 @@ func (a *API) settingsOf(tx store.ReadTx, principal string, effective bool) ([]m
 	return out, nil
 }
 
+// readSettings lists the settings stored for principal. Principal ARNs
+// contain "/" (role/path/name), so the key prefix of one principal also
+// covers those of the principals below its path: keep only principal's own.
 func readSettings(tx store.ReadTx, principal string) ([]model.Setting, error) {
 	out := []model.Setting{}
 	err := store.ScanJSON(tx, store.SettingsPrefix+principal+"/", "", func(_ string, s *model.Setting) (bool, error) {
-		out = append(out, *s)
+		if s.PrincipalArn == principal {
+			out = append(out, *s)
+		}
 		return true, nil
 	})
 	return out, err

@@ -145,3 +145,26 @@ func TestTagLimitsCountCharacters(t *testing.T) {
 		t.Fatalf("untag 128-character key: %v", err)
 	}
 }
+
+// A principal's settings are its own, not those of the roles under its
+// name as a path (role/service-role vs role/service-role/foo).
+func TestAccountSettingsOfNestedPrincipals(t *testing.T) {
+	h := servertest.Start(t)
+	ctx := h.Ctx()
+	parent, child := "arn:aws:iam::000000000000:role/service-role", "arn:aws:iam::000000000000:role/service-role/foo"
+	if _, err := h.ECS.PutAccountSetting(ctx, &ecs.PutAccountSettingInput{Name: types.SettingNameAwsvpcTrunking,
+		Value: aws.String("enabled"), PrincipalArn: aws.String(child)}); err != nil {
+		t.Fatal(err)
+	}
+	own, err := h.ECS.ListAccountSettings(ctx, &ecs.ListAccountSettingsInput{PrincipalArn: aws.String(parent)})
+	if err != nil || len(own.Settings) != 0 {
+		t.Fatalf("settings of %s: %v %+v", parent, err, own.Settings)
+	}
+	eff, err := h.ECS.ListAccountSettings(ctx, &ecs.ListAccountSettingsInput{PrincipalArn: aws.String(parent),
+		EffectiveSettings: true, Name: types.SettingNameAwsvpcTrunking})
+	if err != nil || len(eff.Settings) != 1 || aws.ToString(eff.Settings[0].Value) != "disabled" {
+		t.Fatalf("effective setting of %s: %v %+v", parent, err, eff.Settings)
+	}
+	_, err = h.ECS.ListAccountSettings(ctx, &ecs.ListAccountSettingsInput{Value: aws.String("enabled")})
+	wantCode(t, err, "InvalidParameterException")
+}
