@@ -45,18 +45,26 @@ func readCluster(tx store.ReadTx, ref string) (*model.Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := new(model.Cluster)
-	_, ok, err := store.GetJSON(tx, store.ClusterKey(name), c)
-	if err != nil {
+	return readRecord(tx, store.ClusterKey(name), ref, errs.New(errs.ClusterNotFound, "Cluster not found."),
+		func(c *model.Cluster) string { return c.ClusterArn })
+}
+
+// readRecord decodes the record stored at key, or answers missing when
+// there is none (nil, nil when missing is nil). ref, the identifier that named it, must be in the scope of
+// the record's own ARN (see checkARNScope).
+func readRecord[T any](tx store.ReadTx, key, ref string, missing error, arnOf func(*T) string) (*T, error) {
+	v := new(T)
+	_, ok, err := store.GetJSON(tx, key, v)
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok:
+		return nil, missing
+	}
+	if err := checkARNScope(ref, arnOf(v)); err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, errs.New(errs.ClusterNotFound, "Cluster not found.")
-	}
-	if err := checkARNScope(ref, c.ClusterArn); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return v, nil
 }
 
 // checkARNScope refuses ref when it is an ARN of another partition,
@@ -169,27 +177,23 @@ func findTaskDefinition(tx store.ReadTx, ref string) (*store.TaskDefinitionRecor
 	if err != nil {
 		return nil, err
 	}
-	var found *store.TaskDefinitionRecord
 	if rev > 0 {
-		td := new(store.TaskDefinitionRecord)
-		_, ok, err := store.GetJSON(tx, store.TaskDefKey(family, rev), td)
-		if err != nil || !ok {
-			return nil, err
+		return readRecord(tx, store.TaskDefKey(family, rev), ref, nil, taskDefinitionARN)
+	}
+	var latest *store.TaskDefinitionRecord
+	err = store.ScanJSON(tx, store.TaskDefsPrefix+family+"/", "", func(_ string, td *store.TaskDefinitionRecord) (bool, error) {
+		if td.Status == model.TaskDefinitionStatusActive {
+			latest = td
 		}
-		found = td
-	} else {
-		err = store.ScanJSON(tx, store.TaskDefsPrefix+family+"/", "", func(_ string, td *store.TaskDefinitionRecord) (bool, error) {
-			if td.Status == model.TaskDefinitionStatusActive {
-				found = td
-			}
-			return true, nil
-		})
-	}
-	if err != nil || found == nil {
+		return true, nil
+	})
+	if err != nil || latest == nil {
 		return nil, err
 	}
-	if err := checkARNScope(ref, found.TaskDefinitionArn); err != nil {
+	if err := checkARNScope(ref, latest.TaskDefinitionArn); err != nil {
 		return nil, err
 	}
-	return found, nil
+	return latest, nil
 }
+
+func taskDefinitionARN(td *store.TaskDefinitionRecord) string { return td.TaskDefinitionArn }

@@ -2,6 +2,7 @@ package ecs
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -57,21 +58,23 @@ func readService(tx store.ReadTx, cluster, ref string) (*store.ServiceRecord, er
 	if err != nil {
 		return nil, err
 	}
+	missing := errs.New(errs.ServiceNotFound, "Service not found.")
 	if !validName(name) {
-		return nil, errs.New(errs.ServiceNotFound, "Service not found.")
+		return nil, missing
 	}
-	rec := new(store.ServiceRecord)
-	_, ok, err := store.GetJSON(tx, store.ServiceKey(cluster, name), rec)
+	return readRecord(tx, store.ServiceKey(cluster, name), ref, missing,
+		func(s *store.ServiceRecord) string { return s.ServiceArn })
+}
+
+// activeClusterService reads the service ref of the ACTIVE cluster that
+// clusterRef names.
+func activeClusterService(tx store.ReadTx, clusterRef, ref string) (*model.Cluster, *store.ServiceRecord, error) {
+	cluster, err := activeCluster(tx, clusterRef)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if !ok {
-		return nil, errs.New(errs.ServiceNotFound, "Service not found.")
-	}
-	if err := checkARNScope(ref, rec.ServiceArn); err != nil {
-		return nil, err
-	}
-	return rec, nil
+	rec, err := readService(tx, cluster.ClusterName, ref)
+	return cluster, rec, err
 }
 
 func putService(tx store.Tx, rec *store.ServiceRecord) error {
@@ -130,32 +133,16 @@ func mergeServiceDeploymentConfiguration(old, set *model.DeploymentConfiguration
 		return old
 	}
 	dc := *old
-	if set.MinimumHealthyPercent != nil {
-		dc.MinimumHealthyPercent = set.MinimumHealthyPercent
-	}
-	if set.MaximumPercent != nil {
-		dc.MaximumPercent = set.MaximumPercent
-	}
-	if set.DeploymentCircuitBreaker != nil {
-		dc.DeploymentCircuitBreaker = set.DeploymentCircuitBreaker
-	}
-	if set.Alarms != nil {
-		dc.Alarms = set.Alarms
-	}
-	if set.Strategy != "" {
-		dc.Strategy = set.Strategy
-	}
-	if set.BakeTimeInMinutes != nil {
-		dc.BakeTimeInMinutes = set.BakeTimeInMinutes
-	}
+	dc.MinimumHealthyPercent = cmp.Or(set.MinimumHealthyPercent, dc.MinimumHealthyPercent)
+	dc.MaximumPercent = cmp.Or(set.MaximumPercent, dc.MaximumPercent)
+	dc.DeploymentCircuitBreaker = cmp.Or(set.DeploymentCircuitBreaker, dc.DeploymentCircuitBreaker)
+	dc.Alarms = cmp.Or(set.Alarms, dc.Alarms)
+	dc.Strategy = cmp.Or(set.Strategy, dc.Strategy)
+	dc.BakeTimeInMinutes = cmp.Or(set.BakeTimeInMinutes, dc.BakeTimeInMinutes)
+	dc.LinearConfiguration = cmp.Or(set.LinearConfiguration, dc.LinearConfiguration)
+	dc.CanaryConfiguration = cmp.Or(set.CanaryConfiguration, dc.CanaryConfiguration)
 	if set.LifecycleHooks != nil {
 		dc.LifecycleHooks = set.LifecycleHooks
-	}
-	if set.LinearConfiguration != nil {
-		dc.LinearConfiguration = set.LinearConfiguration
-	}
-	if set.CanaryConfiguration != nil {
-		dc.CanaryConfiguration = set.CanaryConfiguration
 	}
 	return &dc
 }

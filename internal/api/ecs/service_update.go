@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"cmp"
 	"context"
 	"strings"
 
@@ -12,11 +13,7 @@ import (
 func (a *API) updateService(ctx context.Context, in *model.UpdateServiceRequest) (*model.UpdateServiceResponse, error) {
 	out := &model.UpdateServiceResponse{}
 	err := a.update(ctx, func(tx store.Tx) error {
-		cluster, err := activeCluster(tx, in.Cluster)
-		if err != nil {
-			return err
-		}
-		rec, err := readService(tx, cluster.ClusterName, in.Service)
+		cluster, rec, err := activeClusterService(tx, in.Cluster, in.Service)
 		if err != nil {
 			return err
 		}
@@ -206,12 +203,9 @@ func updateServiceCapacity(spec *serviceSpec, cluster *model.Cluster, set []mode
 // serviceUpdateInputs are the request-only members a new deployment gets: the
 // request's values, else the current PRIMARY deployment's.
 func serviceUpdateInputs(rec *store.ServiceRecord, in *model.UpdateServiceRequest) serviceDeploymentInputs {
-	out := serviceDeploymentInputs{serviceConnect: rec.ServiceConnect}
+	out := serviceDeploymentInputs{serviceConnect: cmp.Or(in.ServiceConnectConfiguration, rec.ServiceConnect)}
 	if d := primaryDeployment(rec); d != nil {
 		out.volumes, out.lattice = d.VolumeConfigurations, d.VpcLatticeConfigurations
-	}
-	if in.ServiceConnectConfiguration != nil {
-		out.serviceConnect = in.ServiceConnectConfiguration
 	}
 	if in.VolumeConfigurations != nil {
 		out.volumes = in.VolumeConfigurations
@@ -226,17 +220,13 @@ func serviceUpdateInputs(rec *store.ServiceRecord, in *model.UpdateServiceReques
 // availabilityZoneRebalancing keeps its value when not given, or becomes
 // DISABLED if it never had one.
 func applyServiceInPlace(rec *store.ServiceRecord, in *model.UpdateServiceRequest) {
-	if in.HealthCheckGracePeriodSeconds != nil {
-		rec.HealthCheckGracePeriodSeconds = in.HealthCheckGracePeriodSeconds
-	}
-	if in.PropagateTags != "" {
-		rec.PropagateTags = in.PropagateTags
-	}
+	rec.HealthCheckGracePeriodSeconds = cmp.Or(in.HealthCheckGracePeriodSeconds, rec.HealthCheckGracePeriodSeconds)
+	rec.PropagateTags = cmp.Or(in.PropagateTags, rec.PropagateTags)
 	if in.EnableExecuteCommand != nil {
 		rec.EnableExecuteCommand = *in.EnableExecuteCommand
 	}
 	if in.EnableECSManagedTags != nil {
 		rec.EnableECSManagedTags = *in.EnableECSManagedTags
 	}
-	rec.AvailabilityZoneRebalancing = svcDefault(in.AvailabilityZoneRebalancing, svcDefault(rec.AvailabilityZoneRebalancing, model.AvailabilityZoneRebalancingDisabled))
+	rec.AvailabilityZoneRebalancing = cmp.Or(in.AvailabilityZoneRebalancing, rec.AvailabilityZoneRebalancing, model.AvailabilityZoneRebalancingDisabled)
 }

@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"cmp"
 	"context"
 	"slices"
 
@@ -150,8 +151,8 @@ func (a *API) newService(ctx context.Context, tx store.ReadTx, cluster *model.Cl
 		HealthCheckGracePeriodSeconds: new(serviceInt32(in.HealthCheckGracePeriodSeconds)),
 		EnableECSManagedTags:          in.EnableECSManagedTags,
 		EnableExecuteCommand:          in.EnableExecuteCommand,
-		PropagateTags:                 svcDefault(in.PropagateTags, model.PropagateTagsNone),
-		AvailabilityZoneRebalancing:   svcDefault(in.AvailabilityZoneRebalancing, model.AvailabilityZoneRebalancingEnabled),
+		PropagateTags:                 cmp.Or(in.PropagateTags, model.PropagateTagsNone),
+		AvailabilityZoneRebalancing:   cmp.Or(in.AvailabilityZoneRebalancing, model.AvailabilityZoneRebalancingEnabled),
 		RoleArn:                       serviceRoleARN(a.scope.Partition, a.scope.Account, in.Role),
 		Events:                        []model.ServiceEvent{},
 		Deployments:                   []model.Deployment{},
@@ -172,7 +173,7 @@ func (a *API) newService(ctx context.Context, tx store.ReadTx, cluster *model.Cl
 // the defaults filled in.
 func (a *API) createServiceSpec(tx store.ReadTx, cluster *model.Cluster, in *model.CreateServiceRequest) (*serviceSpec, error) {
 	spec := &serviceSpec{
-		scheduling:      svcDefault(in.SchedulingStrategy, model.SchedulingStrategyReplica),
+		scheduling:      cmp.Or(in.SchedulingStrategy, model.SchedulingStrategyReplica),
 		controller:      createController(in),
 		launchType:      in.LaunchType,
 		capacity:        in.CapacityProviderStrategy,
@@ -225,22 +226,10 @@ func applyServiceSpec(rec *store.ServiceRecord, spec *serviceSpec) {
 	}
 }
 
-func svcDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
 func (a *API) deleteService(ctx context.Context, in *model.DeleteServiceRequest) (*model.DeleteServiceResponse, error) {
 	out := &model.DeleteServiceResponse{}
 	err := a.update(ctx, func(tx store.Tx) error {
-		cluster, err := activeCluster(tx, in.Cluster)
-		if err != nil {
-			return err
-		}
-		rec, err := readService(tx, cluster.ClusterName, in.Service)
+		_, rec, err := activeClusterService(tx, in.Cluster, in.Service)
 		if err != nil {
 			return err
 		}

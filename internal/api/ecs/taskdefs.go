@@ -121,15 +121,8 @@ func (a *API) deregisterTaskDefinition(ctx context.Context, in *model.Deregister
 	now := model.At(a.now())
 	var out *model.TaskDefinition
 	err = a.update(ctx, func(tx store.Tx) error {
-		rec := new(store.TaskDefinitionRecord)
-		_, ok, err := store.GetJSON(tx, store.TaskDefKey(family, rev), rec)
+		rec, err := readRecord(tx, store.TaskDefKey(family, rev), in.TaskDefinition, errs.New(errs.Client, errUnknownTaskDef), taskDefinitionARN)
 		if err != nil {
-			return err
-		}
-		if !ok {
-			return errs.New(errs.Client, errUnknownTaskDef)
-		}
-		if err := checkARNScope(in.TaskDefinition, rec.TaskDefinitionArn); err != nil {
 			return err
 		}
 		out = &rec.TaskDefinition
