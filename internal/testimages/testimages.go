@@ -117,7 +117,13 @@ func ensureOne(ctx context.Context, cli *client.Client, name, goarch string) err
 	if err != nil {
 		return err
 	}
-	return buildImage(ctx, cli, name, hash, bin)
+	if err := buildImage(ctx, cli, name, hash, bin); err != nil {
+		return err
+	}
+	if img.ID != "" { // drop the outdated build unless a container still uses it
+		_, _ = cli.ImageRemove(ctx, img.ID, client.ImageRemoveOptions{})
+	}
+	return nil
 }
 
 // sourceHash hashes the program's files and the target architecture.

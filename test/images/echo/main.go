@@ -24,6 +24,9 @@
 //	-write-file PATH   WRITE_FILE       write -write-content to PATH at start
 //	-write-content S   WRITE_CONTENT    ("hello")
 //	-alloc-mb N        ALLOC_MB         allocate and touch N MiB at start
+//	-listen-error A    LISTEN_ERROR     "exit" (1, the default) or "wait": keep
+//	                                    running without HTTP, e.g. when another
+//	                                    container of the namespace has the port
 //
 // HTTP endpoints:
 //
@@ -91,6 +94,7 @@ type config struct {
 	writeFile     string
 	writeContent  string
 	allocMB       int
+	listenError   string
 }
 
 func parse(args []string) (config, error) {
@@ -107,6 +111,7 @@ func parse(args []string) (config, error) {
 	fs.StringVar(&c.writeFile, "write-file", env("WRITE_FILE", ""), "file to write at start")
 	fs.StringVar(&c.writeContent, "write-content", env("WRITE_CONTENT", "hello"), "content for -write-file")
 	fs.IntVar(&c.allocMB, "alloc-mb", envInt("ALLOC_MB", 0), "MiB to allocate at start")
+	fs.StringVar(&c.listenError, "listen-error", env("LISTEN_ERROR", "exit"), `"exit" or "wait" when the port cannot be bound`)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -152,7 +157,9 @@ func serve(args []string) int {
 	fmt.Println("listening on", srv.Addr)
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintln(os.Stderr, "echo:", err)
-		return 1
+		if c.listenError != "wait" {
+			return 1
+		}
 	}
 	select {} // Shutdown in progress: the signal goroutine exits.
 }

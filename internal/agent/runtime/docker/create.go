@@ -103,10 +103,10 @@ func ports(pbs []runtime.PortBinding) (network.PortSet, network.PortMap, error) 
 		if pb.ContainerPort <= 0 || pb.ContainerPort > 65535 || pb.HostPort < 0 || pb.HostPort > 65535 {
 			return nil, nil, fmt.Errorf("invalid port binding %d:%d", pb.HostPort, pb.ContainerPort)
 		}
-		port, ok := network.PortFrom(uint16(pb.ContainerPort), network.IPProtocol(proto))
-		if !ok {
+		if proto != "tcp" && proto != "udp" && proto != "sctp" {
 			return nil, nil, fmt.Errorf("invalid port protocol %q", pb.Protocol)
 		}
+		port, _ := network.PortFrom(uint16(pb.ContainerPort), network.IPProtocol(proto))
 		b := network.PortBinding{}
 		if pb.HostPort != 0 {
 			b.HostPort = strconv.Itoa(pb.HostPort)

@@ -235,3 +235,5 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+var rawInspect = client.ContainerInspectOptions{}
