@@ -51,6 +51,8 @@ var rules = []rule{
 	{"internal/sched", []string{"internal/sched", "internal/model", "internal/errs", "internal/arn"}},
 	{"internal/api/awsproto", []string{"internal/errs", "internal/arn"}},
 	{"internal/api/", []string{"internal/api/awsproto", "internal/model", "internal/store", "internal/errs", "internal/arn", "internal/sched", "internal/placement"}},
+	// The agent protocol's server side speaks agentproto's wire types.
+	{"internal/api/agentapi", []string{"internal/agentproto", "internal/api/awsproto", "internal/model", "internal/store", "internal/errs", "internal/arn"}},
 	{"internal/ctrl/", []string{"internal/ctrl", "internal/model", "internal/store", "internal/errs", "internal/arn", "internal/sched", "internal/placement"}},
 	{"internal/agent", []string{"internal/agent", "internal/agentproto", "internal/model", "internal/errs", "internal/arn"}},
 }
