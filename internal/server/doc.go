@@ -1,6 +1,9 @@
 // Package server is the composition root of the control plane: it opens the
-// store, loads or creates the root credentials, builds the AWS API router
-// with every service, and serves it with /healthz on one listener.
+// store, loads or creates the root credentials and the agent token, builds
+// the AWS API router with every service, and serves it with /healthz and the
+// node agent protocol (internal/api/agentapi, under agentproto.PathPrefix,
+// bearer token instead of SigV4) on one listener. It runs the controller
+// that marks silent nodes disconnected (internal/ctrl/instancehealth).
 //
 // It may import any internal package except the agent.
 package server

@@ -12,9 +12,12 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/quayside/quayside/internal/agentproto"
+	"github.com/quayside/quayside/internal/api/agentapi"
 	"github.com/quayside/quayside/internal/api/awsproto"
 	"github.com/quayside/quayside/internal/api/ecs"
 	"github.com/quayside/quayside/internal/arn"
+	"github.com/quayside/quayside/internal/ctrl/instancehealth"
 	"github.com/quayside/quayside/internal/store"
 	"github.com/quayside/quayside/internal/store/bolt"
 )
@@ -28,6 +31,17 @@ type Config struct {
 	Root    Credentials
 	Logger  *slog.Logger
 	Now     func() time.Time
+
+	// AgentToken is the bearer token of the agent protocol; empty: the one
+	// in DATA_DIR/agent-token, created on first start.
+	AgentToken string
+	// HeartbeatPeriod is how often agents heartbeat (default 2s); PollWait
+	// how long an assignments poll is held open (default 20s);
+	// MissedHeartbeats how many silent periods disconnect a node (default
+	// 3).
+	HeartbeatPeriod  time.Duration
+	PollWait         time.Duration
+	MissedHeartbeats int
 }
 
 // Server is a running control plane.
@@ -38,6 +52,11 @@ type Server struct {
 	ln    net.Listener
 	http  *http.Server
 	done  chan error
+
+	agentToken   string
+	agent        *agentapi.Handler
+	cancelHealth context.CancelFunc
+	stopHealth   chan struct{}
 }
 
 var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
@@ -61,6 +80,15 @@ func (c *Config) defaults() error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.HeartbeatPeriod <= 0 {
+		c.HeartbeatPeriod = agentapi.DefaultHeartbeatPeriod
+	}
+	if c.PollWait <= 0 {
+		c.PollWait = agentapi.DefaultPollWait
+	}
+	if c.MissedHeartbeats <= 0 {
+		c.MissedHeartbeats = instancehealth.DefaultMissedHeartbeats
+	}
 	return nil
 }
 
@@ -77,6 +105,10 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	token, err := agentToken(cfg.DataDir, cfg.AgentToken)
+	if err != nil {
+		return nil, err
+	}
 	st, err := bolt.Open(filepath.Join(cfg.DataDir, "state.db"), bolt.Options{})
 	if err != nil {
 		return nil, err
@@ -86,7 +118,8 @@ func Start(cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("server: listen: %w", err)
 	}
-	s := &Server{cfg: cfg, store: st, creds: creds, ln: ln, done: make(chan error, 1)}
+	s := &Server{cfg: cfg, store: st, creds: creds, ln: ln, done: make(chan error, 1), agentToken: token}
+	s.startAgentSide()
 	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.done <- s.http.Serve(ln) }()
 	cfg.Logger.Info("quayside server listening", "endpoint", s.URL(), "region", cfg.Region, "account", cfg.Account, "credentials", CredentialsFile(cfg.DataDir))
@@ -103,6 +136,7 @@ func (s *Server) handler() http.Handler {
 	router.AddJSON(ecs.New(ecs.Deps{Store: s.store, Scope: s.Scope(), Now: s.cfg.Now, Logger: s.cfg.Logger}).Service())
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.Handle(agentproto.PathPrefix, s.agent) // its own token, not SigV4
 	mux.Handle("/", router)
 	return mux
 }
@@ -125,6 +159,7 @@ func (s *Server) Credentials() Credentials { return s.creds }
 // Close stops serving, waiting up to the context's deadline for requests in
 // flight, then closes the store.
 func (s *Server) Close(ctx context.Context) error {
+	s.stopAgentSide()
 	err := s.http.Shutdown(ctx)
 	if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
