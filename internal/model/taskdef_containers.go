@@ -171,7 +171,7 @@ func checkTaskResources(cs []ContainerDefinition, tc *taskCtx) error {
 		return clientFail("The sum of all container 'cpu' values cannot be greater than the value of the task 'cpu'.")
 	}
 	if tc.memory > 0 && mem > tc.memory {
-		return clientFail("The sum of all container memory reservations cannot be greater than the value of the task 'memory'.")
+		return clientFail("The sum of all container 'memoryReservation' values cannot be greater than the value of the task 'memory'.")
 	}
 	return nil
 }

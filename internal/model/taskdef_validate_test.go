@@ -81,7 +81,7 @@ func TestNewTaskDefinitionRejects(t *testing.T) {
 		{"memory sum over task", baseRequest(func(r *RegisterTaskDefinitionRequest) {
 			r.Memory = "300"
 			r.ContainerDefinitions = append(r.ContainerDefinitions, ContainerDefinition{Name: "side", Image: "busybox", MemoryReservation: i32(100)})
-		}), "The sum of all container memory reservations cannot be greater than the value of the task 'memory'."},
+		}), "The sum of all container 'memoryReservation' values cannot be greater than the value of the task 'memory'."},
 		{"cpu sum over task", baseRequest(func(r *RegisterTaskDefinitionRequest) {
 			r.Cpu = "256"
 			app(r).Cpu = 200
