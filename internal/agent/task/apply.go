@@ -40,6 +40,9 @@ func (s *State) Apply(a Action, now time.Time) {
 		if s.PullStartedAt.IsZero() {
 			s.PullStartedAt = now
 		}
+		if s.ConnectivityAt.IsZero() && s.Status != model.StatusProvisioning {
+			s.ConnectivityAt = now
+		}
 	case CancelPulls:
 		for _, cs := range s.Containers {
 			cs.Pulling = false
@@ -60,6 +63,8 @@ func (s *State) advance(status string, now time.Time) {
 		}
 	}
 	switch status {
+	case model.StatusPending:
+		set(&s.ConnectivityAt)
 	case model.StatusRunning:
 		set(&s.StartedAt)
 	case model.StatusStopping:

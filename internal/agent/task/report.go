@@ -21,6 +21,7 @@ func Report(t *Task, s *State) agentproto.TaskReport {
 		StoppedReason:      s.StoppedReason,
 		PullStartedAt:      at(s.PullStartedAt),
 		PullStoppedAt:      at(s.PullStoppedAt),
+		ConnectivityAt:     at(s.ConnectivityAt),
 		StartedAt:          at(s.StartedAt),
 		StoppingAt:         at(s.StoppingAt),
 		ExecutionStoppedAt: at(s.ExecutionStoppedAt),

@@ -30,6 +30,7 @@ type State struct {
 	StoppedReason string
 
 	PullStartedAt, PullStoppedAt   time.Time
+	ConnectivityAt                 time.Time // the task's network is ready
 	StartedAt, StoppingAt          time.Time
 	ExecutionStoppedAt, StoppedAt  time.Time
 	Containers                     map[string]*ContainerState // by name; PauseName too for awsvpc
@@ -153,6 +154,7 @@ func Restore(t *Task, r *agentproto.TaskReport) *State {
 	s.StopCode, s.StoppedReason = r.StopCode, r.StoppedReason
 	s.Stopping = r.StopCode != ""
 	s.PullStartedAt, s.PullStoppedAt = r.PullStartedAt.Time, r.PullStoppedAt.Time
+	s.ConnectivityAt = r.ConnectivityAt.Time
 	s.StartedAt, s.StoppingAt = r.StartedAt.Time, r.StoppingAt.Time
 	s.ExecutionStoppedAt, s.StoppedAt = r.ExecutionStoppedAt.Time, r.StoppedAt.Time
 	for _, cr := range r.Containers {
@@ -197,7 +199,7 @@ func ReportOf(mt *model.Task) agentproto.TaskReport {
 	r := agentproto.TaskReport{
 		TaskArn: mt.TaskArn, LastStatus: mt.LastStatus, HealthStatus: mt.HealthStatus,
 		StopCode: mt.StopCode, StoppedReason: mt.StoppedReason, Attachments: mt.Attachments,
-		PullStartedAt: mt.PullStartedAt, PullStoppedAt: mt.PullStoppedAt, StartedAt: mt.StartedAt,
+		PullStartedAt: mt.PullStartedAt, PullStoppedAt: mt.PullStoppedAt, StartedAt: mt.StartedAt, ConnectivityAt: mt.ConnectivityAt,
 		StoppingAt: mt.StoppingAt, ExecutionStoppedAt: mt.ExecutionStoppedAt, StoppedAt: mt.StoppedAt,
 	}
 	for _, c := range mt.Containers {

@@ -405,3 +405,14 @@ func (r *Runtime) Restart() {
 		r.endSubscriber(s, errors.New("fake: engine restarted"))
 	}
 }
+
+// Spec returns the spec a container was created with (a test hook).
+func (r *Runtime) Spec(id string) (runtime.ContainerSpec, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.lookup(id)
+	if c == nil {
+		return runtime.ContainerSpec{}, false
+	}
+	return cloneSpec(c.spec), true
+}
