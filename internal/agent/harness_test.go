@@ -23,7 +23,6 @@ import (
 )
 
 const (
-	cluster   = "default"
 	echoImage = "quayside-test/echo:latest"
 	waitLimit = 30 * time.Second
 )
@@ -31,11 +30,14 @@ const (
 // env is a control plane, one node's fake engine and the node's data
 // directory; agents come and go on them.
 type env struct {
-	t    *testing.T
-	h    *servertest.Harness
-	rt   *fake.Runtime
-	dir  string
-	down atomic.Bool // the network between agent and control plane is cut
+	t       *testing.T
+	h       *servertest.Harness
+	cluster string
+	rt      *fake.Runtime   // the fake engine (nil on Docker)
+	eng     runtime.Runtime // the engine: rt, or Docker
+	pause   string          // the pause image
+	dir     string
+	down    atomic.Bool // the network between agent and control plane is cut
 }
 
 func newEnv(t *testing.T) *env {
@@ -44,8 +46,9 @@ func newEnv(t *testing.T) *env {
 		c.HeartbeatPeriod = 200 * time.Millisecond
 		c.PollWait = 2 * time.Second
 	})
-	e := &env{t: t, h: h, rt: fake.New(fake.Options{}), dir: t.TempDir()}
-	if _, err := h.ECS.CreateCluster(t.Context(), &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
+	rt := fake.New(fake.Options{})
+	e := &env{t: t, h: h, cluster: "default", rt: rt, eng: rt, pause: "quayside-test/pause:latest", dir: t.TempDir()}
+	if _, err := h.ECS.CreateCluster(t.Context(), &ecs.CreateClusterInput{ClusterName: aws.String(e.cluster)}); err != nil {
 		t.Fatalf("CreateCluster: %v", err)
 	}
 	return e
@@ -71,10 +74,10 @@ func (e *env) config() agent.Config {
 	return agent.Config{
 		Server:     e.h.Server.URL(),
 		Token:      e.h.Server.AgentToken(),
-		Cluster:    cluster,
+		Cluster:    e.cluster,
 		DataDir:    e.dir,
-		Runtime:    e.rt,
-		PauseImage: "quayside-test/pause:latest",
+		Runtime:    e.eng,
+		PauseImage: e.pause,
 		Resync:     time.Second,
 		Logger:     testLogger(),
 		HTTPClient: &http.Client{Transport: cutTransport{e}},
@@ -121,12 +124,12 @@ func (e *env) instance() types.ContainerInstance {
 	e.t.Helper()
 	var out types.ContainerInstance
 	e.eventually("the node registers", func() bool {
-		l, err := e.h.ECS.ListContainerInstances(e.t.Context(), &ecs.ListContainerInstancesInput{Cluster: aws.String(cluster)})
+		l, err := e.h.ECS.ListContainerInstances(e.t.Context(), &ecs.ListContainerInstancesInput{Cluster: aws.String(e.cluster)})
 		if err != nil || len(l.ContainerInstanceArns) == 0 {
 			return false
 		}
 		d, err := e.h.ECS.DescribeContainerInstances(e.t.Context(), &ecs.DescribeContainerInstancesInput{
-			Cluster: aws.String(cluster), ContainerInstances: l.ContainerInstanceArns})
+			Cluster: aws.String(e.cluster), ContainerInstances: l.ContainerInstanceArns})
 		if err != nil || len(d.ContainerInstances) == 0 || !d.ContainerInstances[0].AgentConnected {
 			return false
 		}
@@ -174,7 +177,7 @@ func container(name string, env ...string) types.ContainerDefinition {
 // run runs one task of def and returns its ARN.
 func (e *env) run(def string, muts ...func(*ecs.RunTaskInput)) string {
 	e.t.Helper()
-	in := &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String(def)}
+	in := &ecs.RunTaskInput{Cluster: aws.String(e.cluster), TaskDefinition: aws.String(def)}
 	for _, m := range muts {
 		m(in)
 	}
@@ -190,7 +193,7 @@ func (e *env) run(def string, muts ...func(*ecs.RunTaskInput)) string {
 
 func (e *env) describe(arn string) types.Task {
 	e.t.Helper()
-	out, err := e.h.ECS.DescribeTasks(e.t.Context(), &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: []string{arn}})
+	out, err := e.h.ECS.DescribeTasks(e.t.Context(), &ecs.DescribeTasksInput{Cluster: aws.String(e.cluster), Tasks: []string{arn}})
 	if err != nil || len(out.Tasks) != 1 {
 		e.t.Fatalf("DescribeTasks: %v %+v", err, out)
 	}
@@ -210,7 +213,7 @@ func waiterOpts[T any](o *T) {
 func (e *env) waitRunning(arns ...string) {
 	e.t.Helper()
 	w := ecs.NewTasksRunningWaiter(e.h.ECS, waiterOpts[ecs.TasksRunningWaiterOptions])
-	if err := w.Wait(e.t.Context(), &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: arns}, waitLimit); err != nil {
+	if err := w.Wait(e.t.Context(), &ecs.DescribeTasksInput{Cluster: aws.String(e.cluster), Tasks: arns}, waitLimit); err != nil {
 		e.t.Fatalf("TasksRunning: %v; task: %+v", err, e.describe(arns[0]))
 	}
 }
@@ -219,14 +222,14 @@ func (e *env) waitRunning(arns ...string) {
 func (e *env) waitStopped(arns ...string) {
 	e.t.Helper()
 	w := ecs.NewTasksStoppedWaiter(e.h.ECS, waiterOpts[ecs.TasksStoppedWaiterOptions])
-	if err := w.Wait(e.t.Context(), &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: arns}, waitLimit); err != nil {
+	if err := w.Wait(e.t.Context(), &ecs.DescribeTasksInput{Cluster: aws.String(e.cluster), Tasks: arns}, waitLimit); err != nil {
 		e.t.Fatalf("TasksStopped: %v; task: %+v", err, e.describe(arns[0]))
 	}
 }
 
 func (e *env) stop(arn string) {
 	e.t.Helper()
-	if _, err := e.h.ECS.StopTask(e.t.Context(), &ecs.StopTaskInput{Cluster: aws.String(cluster), Task: aws.String(arn)}); err != nil {
+	if _, err := e.h.ECS.StopTask(e.t.Context(), &ecs.StopTaskInput{Cluster: aws.String(e.cluster), Task: aws.String(arn)}); err != nil {
 		e.t.Fatalf("StopTask: %v", err)
 	}
 }
@@ -234,7 +237,7 @@ func (e *env) stop(arn string) {
 // containers lists the engine's containers of a task.
 func (e *env) containers(arn string) []runtime.ContainerStatus {
 	e.t.Helper()
-	cs, err := e.rt.List(context.Background(), map[string]string{runtime.LabelTask: arn})
+	cs, err := e.eng.List(context.Background(), map[string]string{runtime.LabelTask: arn})
 	if err != nil {
 		e.t.Fatal(err)
 	}

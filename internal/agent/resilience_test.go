@@ -46,6 +46,7 @@ func TestRestartAdoptsContainers(t *testing.T) {
 func TestKillWhileStartingNoDuplicates(t *testing.T) {
 	e := newEnv(t)
 	e.rt = fake.New(fake.Options{PullDelay: 20 * time.Millisecond})
+	e.eng = e.rt
 	n := e.start()
 	e.instance()
 	def := e.register("busy", container("a"), container("b"), container("c"))
@@ -113,7 +114,7 @@ func TestUnknownTasksAreReaped(t *testing.T) {
 	_ = e.rt.EnsureImage(ctx, echoImage)
 	ghost := "arn:aws:ecs:us-east-1:000000000000:task/default/00000000000000000000000000000000"
 	id, err := e.rt.CreateContainer(ctx, runtime.ContainerSpec{Name: "ghost", Image: echoImage, Labels: map[string]string{
-		runtime.LabelManaged: "true", runtime.LabelCluster: cluster, runtime.LabelInstance: aws.ToString(ci.ContainerInstanceArn),
+		runtime.LabelManaged: "true", runtime.LabelCluster: e.cluster, runtime.LabelInstance: aws.ToString(ci.ContainerInstanceArn),
 		runtime.LabelTask: ghost, runtime.LabelContainer: "app"}})
 	if err != nil {
 		t.Fatal(err)
