@@ -32,6 +32,10 @@ type InstanceRegistration struct {
 	EC2InstanceID string
 	VersionInfo   *model.VersionInfo // nil: empty
 	Tags          []model.Tag
+	// HeartbeatAt is when the node's agent spoke the agent protocol; zero
+	// for a registration through the ECS API (then the instance's
+	// LastHeartbeatAt is left as it was).
+	HeartbeatAt time.Time
 }
 
 // RegisterInstance stores a new ACTIVE, connected container instance with id
@@ -41,7 +45,8 @@ func RegisterInstance(tx Tx, c *model.Cluster, id, arn string, r *InstanceRegist
 	if err := CheckCustomAttributeLimit(r.Attributes); err != nil {
 		return nil, err
 	}
-	rec := &InstanceRecord{Cluster: c.ClusterName, ID: id, LastHeartbeatAt: model.At(now)}
+	rec := &InstanceRecord{Cluster: c.ClusterName, ID: id}
+	setHeartbeat(rec, r)
 	rec.ContainerInstance = model.ContainerInstance{
 		ContainerInstanceArn: arn,
 		Ec2InstanceId:        r.EC2InstanceID,
@@ -68,7 +73,7 @@ func RegisterInstance(tx Tx, c *model.Cluster, id, arn string, r *InstanceRegist
 // and node attributes and version info are replaced (custom attributes set
 // with PutAttributes stay), and it is connected again. What its tasks hold
 // stays held. Tags are replaced only when r has some.
-func ReregisterInstance(tx Tx, rec *InstanceRecord, r *InstanceRegistration, now time.Time) error {
+func ReregisterInstance(tx Tx, rec *InstanceRecord, r *InstanceRegistration) error {
 	rec.RemainingResources = CarryClaims(rec.RegisteredResources, rec.RemainingResources, r.Resources)
 	rec.RegisteredResources = r.Resources
 	rec.Attributes = SetAttributes(CustomAttributes(rec.Attributes), r.Attributes)
@@ -77,12 +82,18 @@ func ReregisterInstance(tx Tx, rec *InstanceRecord, r *InstanceRegistration, now
 	}
 	rec.VersionInfo = versionInfo(r.VersionInfo)
 	rec.AgentConnected = true
-	rec.LastHeartbeatAt = model.At(now)
+	setHeartbeat(rec, r)
 	if len(r.Tags) > 0 {
 		rec.Tags = r.Tags
 	}
 	rec.Version++
 	return PutJSON(tx, InstanceKey(rec.Cluster, rec.ID), rec)
+}
+
+func setHeartbeat(rec *InstanceRecord, r *InstanceRegistration) {
+	if !r.HeartbeatAt.IsZero() {
+		rec.LastHeartbeatAt = model.At(r.HeartbeatAt)
+	}
 }
 
 func versionInfo(v *model.VersionInfo) *model.VersionInfo {

@@ -93,7 +93,8 @@ type InstanceRecord struct {
 	ID      string `json:"qId"`
 	// LastHeartbeatAt is when the node's agent was last heard from, as last
 	// persisted (the server keeps fresher times in memory and writes this
-	// only on connectivity changes and now and then).
+	// only on connectivity changes and now and then). Zero: no agent has
+	// spoken the agent protocol for the instance.
 	LastHeartbeatAt model.Time `json:"qLastHeartbeatAt,omitzero"`
 	// TaskGroups counts, per task group, the tasks on the instance that hold
 	// a claim (placed and not yet stopped); DynamicPorts counts the host

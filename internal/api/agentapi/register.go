@@ -25,6 +25,7 @@ func (h *Handler) register(ctx context.Context, in *agentproto.RegisterRequest) 
 	}
 	cluster := clusterName(in.Cluster)
 	now := h.d.Now()
+	reg.HeartbeatAt = now
 	var rec *store.InstanceRecord
 	_, err = h.d.Store.Update(ctx, func(tx store.Tx) error {
 		rec, err = h.registerTx(tx, cluster, in.ContainerInstanceArn, reg, now)
@@ -60,7 +61,7 @@ func (h *Handler) registerTx(tx store.Tx, cluster, ref string, reg *store.Instan
 			return nil, errInactive(n)
 		}
 		if rec != nil {
-			return rec, store.ReregisterInstance(tx, rec, reg, now)
+			return rec, store.ReregisterInstance(tx, rec, reg)
 		}
 	}
 	id := arn.NewID()

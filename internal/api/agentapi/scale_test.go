@@ -26,7 +26,7 @@ type countingStore struct {
 }
 
 func (c *countingStore) View(ctx context.Context, fn func(store.ReadTx) error) error {
-	c.views.Add(1)
+	defer c.views.Add(1) // counted when done, so a finished count covers its reads
 	return c.Store.View(ctx, func(tx store.ReadTx) error { return fn(countingTx{tx, c}) })
 }
 

@@ -134,7 +134,7 @@ func (a *API) reregister(tx store.Tx, c *model.Cluster, ref string, r *store.Ins
 	if rec.Status == model.StatusInactive {
 		return nil, errs.New(errs.Client, "Container instance %s is inactive.", rec.ID)
 	}
-	return rec, store.ReregisterInstance(tx, rec, r, a.now())
+	return rec, store.ReregisterInstance(tx, rec, r)
 }
 
 // refID is the last path element of an id or ARN, for messages.

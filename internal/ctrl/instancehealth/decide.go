@@ -15,11 +15,13 @@ type Instance struct {
 // Decide returns the connected instances not heard from for longer than
 // timeout at now. since is when this process started watching: a node is
 // never judged silent for time it could not have been heard (after a
-// restart every node gets a full timeout to check in again).
+// restart every node gets a full timeout to check in again). An instance
+// no agent has ever spoken for (registered through the ECS API by a script
+// or test playing the agent) is left alone.
 func Decide(ins []Instance, since, now time.Time, timeout time.Duration) []Instance {
 	var out []Instance
 	for _, in := range ins {
-		if !in.Connected {
+		if !in.Connected || in.Persisted.IsZero() && in.Seen.IsZero() {
 			continue
 		}
 		last := latest(in.Persisted, in.Seen, since)

@@ -22,6 +22,7 @@ func TestDecide(t *testing.T) {
 		{"never heard, persisted old", Instance{Connected: true, Persisted: ago(time.Minute)}, ago(time.Hour), true},
 		{"persisted newer than memory", Instance{Connected: true, Seen: ago(time.Minute), Persisted: ago(time.Second)}, ago(time.Hour), false},
 		{"just restarted: grace", Instance{Connected: true, Persisted: ago(time.Hour)}, ago(time.Second), false},
+		{"no agent ever (ECS API registration)", Instance{Connected: true}, ago(time.Hour), false},
 		{"already disconnected", Instance{Connected: false, Seen: ago(time.Hour)}, ago(time.Hour), false},
 	}
 	for _, tt := range tests {
