@@ -389,3 +389,10 @@ func (a *API) mutateCluster(ctx context.Context, ref string, fn func(*model.Clus
 func mergeSettings(old, set []model.ClusterSetting) []model.ClusterSetting {
 	return upsert(old, set, func(s model.ClusterSetting) string { return string(s.Name) })
 }
+
+// EnsureCluster creates the named cluster unless it is ACTIVE already, as
+// CreateCluster does (used by `quayside dev` to join the default cluster).
+func (a *API) EnsureCluster(ctx context.Context, name string) error {
+	_, err := a.createCluster(ctx, &model.CreateClusterRequest{ClusterName: name})
+	return err
+}
