@@ -122,7 +122,11 @@ func Start(cfg Config) (*Server, error) {
 	s.startAgentSide()
 	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.done <- s.http.Serve(ln) }()
-	cfg.Logger.Info("quayside server listening", "endpoint", s.URL(), "region", cfg.Region, "account", cfg.Account, "credentials", CredentialsFile(cfg.DataDir))
+	tokenFrom := AgentTokenFile(cfg.DataDir)
+	if cfg.AgentToken != "" {
+		tokenFrom = "configuration"
+	}
+	cfg.Logger.Info("quayside server listening", "endpoint", s.URL(), "region", cfg.Region, "account", cfg.Account, "credentials", CredentialsFile(cfg.DataDir), "agentToken", tokenFrom)
 	return s, nil
 }
 

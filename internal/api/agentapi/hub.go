@@ -3,6 +3,7 @@ package agentapi
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -210,8 +211,9 @@ func (nl *nodeLog) add(c change) {
 	}
 }
 
-// since returns the ids of tasks changed after rev (each once), and false
-// when the log no longer reaches back to rev.
+// since returns the ids of tasks changed after rev (each once, in the order
+// of their last change), and false when the log no longer reaches back to
+// rev.
 func (nl *nodeLog) since(rev int64) ([]string, bool) {
 	if rev < nl.first {
 		return nil, false
@@ -224,6 +226,7 @@ func (nl *nodeLog) since(rev int64) ([]string, bool) {
 			ids = append(ids, id)
 		}
 	}
+	slices.Reverse(ids)
 	return ids, true
 }
 
