@@ -238,3 +238,17 @@ func TestAgentTokenFile(t *testing.T) {
 		t.Errorf("token after restart = %q, want %q", got, tok)
 	}
 }
+
+func TestAgentTokenConfigured(t *testing.T) {
+	h := servertest.Start(t, func(c *server.Config) { c.AgentToken = "given-token" })
+	if got := h.Server.AgentToken(); got != "given-token" {
+		t.Errorf("AgentToken = %q", got)
+	}
+	if _, err := os.Stat(server.AgentTokenFile(h.Dir)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a configured token was written: %v", err)
+	}
+	_, err := agentproto.NewClient(h.Server.URL(), "given-token", nil).Heartbeat(t.Context(), &agentproto.HeartbeatRequest{ContainerInstanceArn: "arn:aws:ecs:us-east-1:000000000000:container-instance/c/x"})
+	if protoCode(err) != agentproto.CodeInstanceNotFound {
+		t.Errorf("heartbeat with the configured token: %v", err)
+	}
+}
