@@ -115,6 +115,7 @@ func (a *Agent) Run(parent context.Context) error {
 	wg.Wait()
 	a.stopRunners()
 	a.bg.Wait()
+	a.settle()
 	var fe fatalError
 	if errors.As(context.Cause(ctx), &fe) {
 		return fe.err

@@ -30,6 +30,11 @@ import (
 func newDockerEnv(t *testing.T) *env {
 	t.Helper()
 	t.Parallel()
+	return newDockerBenchEnv(t)
+}
+
+func newDockerBenchEnv(t testing.TB) *env {
+	t.Helper()
 	rt, err := docker.New(docker.Options{Logger: testLogger()})
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -63,7 +68,7 @@ func newDockerEnv(t *testing.T) *env {
 }
 
 // removeCluster removes what the agent of a test cluster left on the engine.
-func removeCluster(t *testing.T, rt runtime.Runtime, cluster string) {
+func removeCluster(t testing.TB, rt runtime.Runtime, cluster string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cs, err := rt.List(ctx, map[string]string{runtime.LabelCluster: cluster})

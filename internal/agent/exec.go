@@ -47,6 +47,7 @@ func (r *runner) image(name string) string {
 // pull makes an image available in the background.
 func (r *runner) pull(name string) {
 	ctx, ref := r.pullCtx, r.image(name)
+	r.inflight++
 	r.bg.Go(func() {
 		err := r.a.rt.EnsureImage(ctx, ref)
 		abandoned := ctx.Err() != nil
@@ -58,7 +59,10 @@ func (r *runner) pull(name string) {
 				text = pe.Err.Error()
 			}
 		}
-		r.post(func() { r.s.PullDone(name, text, abandoned) })
+		r.post(func() {
+			r.inflight--
+			r.s.PullDone(name, text, abandoned)
+		})
 	})
 }
 
@@ -127,9 +131,11 @@ func (r *runner) start(ctx context.Context, name string) error {
 // timeout).
 func (r *runner) stop(ctx context.Context, name string, timeout time.Duration) {
 	id := r.s.C(name).RuntimeID
+	r.inflight++
 	r.bg.Go(func() {
 		err := r.a.rt.StopContainer(ctx, id, timeout)
 		r.post(func() {
+			r.inflight--
 			r.s.StopDone(name)
 			switch {
 			case errors.Is(err, runtime.ErrNotFound):

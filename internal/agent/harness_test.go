@@ -30,7 +30,7 @@ const (
 // env is a control plane, one node's fake engine and the node's data
 // directory; agents come and go on them.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	h       *servertest.Harness
 	cluster string
 	rt      *fake.Runtime   // the fake engine (nil on Docker)
@@ -106,7 +106,7 @@ func (e *env) start(muts ...func(*agent.Config)) *node {
 }
 
 // kill stops the agent without touching its containers.
-func (n *node) kill(t *testing.T) {
+func (n *node) kill(t testing.TB) {
 	n.cancel()
 	select {
 	case err := <-n.done:

@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -25,7 +27,15 @@ var (
 	keyIdentity  = []byte("identity")
 )
 
-type journal struct{ db *bolt.DB }
+// Acknowledgements are kept in memory first (pending skips them) and
+// written with settle, in one transaction for many: losing them in a crash
+// only means resending reports the control plane will acknowledge again.
+type journal struct {
+	db *bolt.DB
+
+	mu    sync.Mutex
+	acked map[string]uint64 // task ARN → highest acknowledged Seq not yet settled
+}
 
 // identity is who the node is to the control plane.
 type identity struct {
@@ -64,7 +74,7 @@ func openJournal(dir string) (*journal, error) {
 		db.Close()
 		return nil, err
 	}
-	return &journal{db: db}, nil
+	return &journal{db: db, acked: map[string]uint64{}}, nil
 }
 
 func (j *journal) Close() error { return j.db.Close() }
@@ -100,19 +110,24 @@ func (j *journal) tasks() ([]taskRecord, error) {
 	return out, err
 }
 
-// putAssignment stores the latest assignment of a task.
-func (j *journal) putAssignment(a *agentproto.Assignment) error {
-	return j.update(a.Task.TaskArn, func(r *taskRecord) { r.Assignment = *a })
-}
-
-// record stores a new report: in the outbox and as the task's last one, in
-// one transaction, before it is sent.
-func (j *journal) record(rep *agentproto.TaskReport) error {
+// record stores a task's latest assignment (if asg is not nil) and new
+// reports, in the outbox and the last one as the task's, in one transaction,
+// before the reports are sent.
+func (j *journal) record(arn string, asg *agentproto.Assignment, reps []agentproto.TaskReport) error {
 	return j.db.Update(func(tx *bolt.Tx) error {
-		if err := putJSON(tx.Bucket(bucketOutbox), outboxKey(rep.TaskArn, rep.Seq), rep); err != nil {
-			return err
+		for i := range reps {
+			if err := putJSON(tx.Bucket(bucketOutbox), outboxKey(reps[i].TaskArn, reps[i].Seq), &reps[i]); err != nil {
+				return err
+			}
 		}
-		return updateTx(tx, rep.TaskArn, func(r *taskRecord) { r.Last = *rep })
+		return updateTx(tx, arn, func(r *taskRecord) {
+			if asg != nil {
+				r.Assignment = *asg
+			}
+			if len(reps) > 0 {
+				r.Last = reps[len(reps)-1]
+			}
+		})
 	})
 }
 
@@ -129,13 +144,12 @@ func (j *journal) finish(arn string) error {
 // forget removes a task and its pending reports (the control plane does not
 // know it).
 func (j *journal) forget(arn string) error {
+	j.mu.Lock()
+	delete(j.acked, arn)
+	j.mu.Unlock()
 	return j.db.Update(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketOutbox).Cursor()
-		prefix := outboxPrefix(arn)
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
-			if err := c.Delete(); err != nil {
-				return err
-			}
+		if err := deleteOutbox(tx, arn, ^uint64(0)); err != nil {
+			return err
 		}
 		return tx.Bucket(bucketTasks).Delete([]byte(arn))
 	})
@@ -143,10 +157,16 @@ func (j *journal) forget(arn string) error {
 
 // pending returns up to limit unacknowledged reports, in order per task.
 func (j *journal) pending(limit int) ([]agentproto.TaskReport, error) {
+	j.mu.Lock()
+	acked := maps.Clone(j.acked)
+	j.mu.Unlock()
 	var out []agentproto.TaskReport
 	err := j.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketOutbox).Cursor()
 		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+			if seq, ok := acked[arnOf(k)]; ok && seqOf(k) <= seq {
+				continue
+			}
 			var r agentproto.TaskReport
 			if err := json.Unmarshal(v, &r); err != nil {
 				return err
@@ -158,26 +178,61 @@ func (j *journal) pending(limit int) ([]agentproto.TaskReport, error) {
 	return out, err
 }
 
-// ack removes acknowledged reports (and every earlier one of the same task:
-// the control plane applies reports in order) and forgets finished tasks
-// whose reports are all delivered.
-func (j *journal) ack(acks []agentproto.Ack) error {
-	return j.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketOutbox)
-		for _, a := range acks {
-			prefix := outboxPrefix(a.TaskArn)
-			c := b.Cursor()
-			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && seqOf(k) <= a.Seq; k, _ = c.Seek(prefix) {
-				if err := c.Delete(); err != nil {
-					return err
-				}
+// ack takes acknowledgements; each also covers the task's earlier reports
+// (the control plane applies them in order).
+func (j *journal) ack(acks []agentproto.Ack) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, a := range acks {
+		if a.Seq > j.acked[a.TaskArn] {
+			j.acked[a.TaskArn] = a.Seq
+		}
+	}
+}
+
+// settle writes the acknowledgements: the reports go, and so do finished
+// tasks with nothing left to send.
+func (j *journal) settle() error {
+	j.mu.Lock()
+	acked := maps.Clone(j.acked)
+	j.mu.Unlock()
+	if len(acked) == 0 {
+		return nil
+	}
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		for arn, seq := range acked {
+			if err := deleteOutbox(tx, arn, seq); err != nil {
+				return err
 			}
-			if err := dropIfSettled(tx, a.TaskArn); err != nil {
+			if err := dropIfSettled(tx, arn); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	j.mu.Lock()
+	for arn, seq := range acked {
+		if j.acked[arn] == seq {
+			delete(j.acked, arn)
+		}
+	}
+	j.mu.Unlock()
+	return nil
+}
+
+// deleteOutbox removes a task's reports up to seq.
+func deleteOutbox(tx *bolt.Tx, arn string, seq uint64) error {
+	c := tx.Bucket(bucketOutbox).Cursor()
+	prefix := outboxPrefix(arn)
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && seqOf(k) <= seq; k, _ = c.Seek(prefix) {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // outboxLen counts the pending reports.
@@ -201,10 +256,6 @@ func dropIfSettled(tx *bolt.Tx, arn string) error {
 		return nil
 	}
 	return tx.Bucket(bucketTasks).Delete([]byte(arn))
-}
-
-func (j *journal) update(arn string, fn func(*taskRecord)) error {
-	return j.db.Update(func(tx *bolt.Tx) error { return updateTx(tx, arn, fn) })
 }
 
 func updateTx(tx *bolt.Tx, arn string, fn func(*taskRecord)) error {
@@ -231,6 +282,13 @@ func outboxPrefix(arn string) []byte { return append([]byte(arn), 0) }
 
 func outboxKey(arn string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(outboxPrefix(arn), seq)
+}
+
+func arnOf(k []byte) string {
+	if len(k) < 9 {
+		return ""
+	}
+	return string(k[:len(k)-9])
 }
 
 func seqOf(k []byte) uint64 {

@@ -30,6 +30,13 @@ func (a *Agent) startRunner(ctx context.Context, asg *agentproto.Assignment, rec
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	r := newRunner(a, t, s, last, asg, cancel)
+	if rec == nil {
+		// New here: nothing of it can be on the engine unless an earlier
+		// run crashed before recording it, and then creating a container
+		// runs into its name and adopts it. The assignment is recorded
+		// with the first reports.
+		r.dirtyAll, r.asg = asg.ReportedSeq > 0, asg
+	}
 	a.mu.Lock()
 	a.runners[t.Arn] = r
 	a.mu.Unlock()

@@ -8,8 +8,12 @@ import (
 	"github.com/quayside/quayside/internal/agentproto"
 )
 
-// maxReportBatch bounds the reports sent in one call.
-const maxReportBatch = 256
+// maxReportBatch bounds the reports sent in one call; settleEvery is how
+// often acknowledgements are written while reports keep coming.
+const (
+	maxReportBatch = 256
+	settleEvery    = 200 * time.Millisecond
+)
 
 // reportLoop delivers the journal's outbox: every report at least once and
 // in order per task. Reports stay in the journal until acknowledged; while
@@ -22,6 +26,7 @@ func (a *Agent) reportLoop(ctx context.Context) {
 		return
 	}
 	var backoff time.Duration
+	settled := time.Now()
 	for ctx.Err() == nil {
 		batch, err := a.j.pending(maxReportBatch)
 		if err != nil {
@@ -29,6 +34,10 @@ func (a *Agent) reportLoop(ctx context.Context) {
 			backoff = nextBackoff(backoff)
 			sleep(ctx, backoff)
 			continue
+		}
+		if len(batch) == 0 || time.Since(settled) > settleEvery {
+			a.settle()
+			settled = time.Now()
 		}
 		if len(batch) == 0 {
 			select {
@@ -46,6 +55,13 @@ func (a *Agent) reportLoop(ctx context.Context) {
 	}
 }
 
+// settle writes the acknowledgements received to the journal.
+func (a *Agent) settle() {
+	if err := a.j.settle(); err != nil {
+		a.log.Error("journal: cannot record acknowledgements", "err", err)
+	}
+}
+
 // deliver sends one batch and forgets what the control plane acknowledged.
 // It reports whether the batch made progress.
 func (a *Agent) deliver(ctx context.Context, batch []agentproto.TaskReport) bool {
@@ -60,10 +76,7 @@ func (a *Agent) deliver(ctx context.Context, batch []agentproto.TaskReport) bool
 		}
 		return false
 	}
-	if err := a.j.ack(resp.Acked); err != nil {
-		a.log.Error("journal: cannot record acknowledgements", "err", err)
-		return false
-	}
+	a.j.ack(resp.Acked)
 	return len(resp.Acked) > 0
 }
 
@@ -89,10 +102,7 @@ func (a *Agent) deliverEach(ctx context.Context, batch []agentproto.TaskReport) 
 			a.recover(ctx, err)
 			return progress
 		}
-		if err := a.j.ack(resp.Acked); err != nil {
-			a.log.Error("journal: cannot record acknowledgements", "err", err)
-			return progress
-		}
+		a.j.ack(resp.Acked)
 		progress = true
 	}
 	return progress

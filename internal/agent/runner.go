@@ -14,26 +14,34 @@ import (
 	"github.com/quayside/quayside/internal/model"
 )
 
+// flushLinger bounds how long a runner about to wait keeps new reports
+// back (see linger).
+const flushLinger = 5 * time.Millisecond
+
 // runner is the goroutine of one task. It alone touches the task's state:
 // it observes the engine, reports what changed, asks task.Decide for the
 // one next action and carries it out, and so on until the task is STOPPED
 // and cleaned up. Slow engine calls (pulls, stops) run in the background
 // and hand their outcome back to the runner.
 type runner struct {
-	a      *Agent
-	arn    string
-	t      *task.Task
-	s      *task.State
-	last   agentproto.TaskReport // the last report made; its Seq is the counter
-	key    []byte                // last, encoded without Seq, to spot changes
-	cancel context.CancelFunc
-	done   chan struct{}
-	bg     sync.WaitGroup
+	a        *Agent
+	arn      string
+	t        *task.Task
+	s        *task.State
+	last     agentproto.TaskReport   // the last report made; its Seq is the counter
+	key      []byte                  // last, encoded without Seq, to spot changes
+	unsent   []agentproto.TaskReport // made, not yet in the journal
+	since    time.Time               // when the oldest unsent report was made
+	inflight int                     // background engine calls under way
+	cancel   context.CancelFunc
+	done     chan struct{}
+	bg       sync.WaitGroup
 
 	pullCtx    context.Context
 	pullCancel context.CancelFunc
 
-	mu       sync.Mutex // guards the fields below, shared with other goroutines
+	mu       sync.Mutex             // guards the fields below, shared with other goroutines
+	asg      *agentproto.Assignment // latest assignment not yet in the journal
 	desired  string
 	seqFloor uint64 // the control plane's ReportedSeq
 	results  []func()
@@ -63,16 +71,18 @@ func desiredOf(asg *agentproto.Assignment) string {
 	return model.StatusRunning
 }
 
-// update takes a newer assignment; it reports whether anything changed.
-func (r *runner) update(asg *agentproto.Assignment) bool {
+// update takes a newer assignment.
+func (r *runner) update(asg *agentproto.Assignment) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	d := desiredOf(asg)
-	changed := d != r.desired || asg.ReportedSeq > r.seqFloor
+	if d == r.desired && asg.ReportedSeq <= r.seqFloor {
+		return
+	}
 	r.desired = d
 	r.seqFloor = max(r.seqFloor, asg.ReportedSeq)
+	r.asg = asg
 	r.signal()
-	return changed
 }
 
 // poke asks the runner to inspect a container ("" for all of them).
@@ -111,14 +121,20 @@ func (r *runner) run(ctx context.Context) {
 	var retry time.Duration
 	for ctx.Err() == nil {
 		r.observe(ctx)
-		if err := r.report(); err != nil {
-			r.a.log.Error("journal: cannot record a report", "task", r.arn, "err", err)
-			retry = nextBackoff(retry)
-			r.wait(ctx, r.a.now().Add(retry))
-			continue
-		}
+		r.report()
 		now := r.a.now()
 		act := task.Decide(r.t, r.desiredStatus(), r.s, now)
+		if act.Kind == task.Wait && r.linger(ctx) {
+			continue
+		}
+		if needsFlush(act.Kind) {
+			if err := r.flush(); err != nil {
+				retry = nextBackoff(retry)
+				r.a.log.Error("journal: cannot record reports", "task", r.arn, "err", err, "retryIn", retry)
+				r.wait(ctx, now.Add(retry))
+				continue
+			}
+		}
 		switch act.Kind {
 		case task.Done:
 			r.a.finish(r)
@@ -139,6 +155,17 @@ func (r *runner) run(ctx context.Context) {
 		}
 		retry = 0
 	}
+}
+
+// needsFlush says which actions must find the reports made so far in the
+// journal: before waiting (they go out now) and before removing what holds
+// information that exists nowhere else (exit codes).
+func needsFlush(k task.Kind) bool {
+	switch k {
+	case task.Wait, task.Done, task.Remove, task.RemoveVolume:
+		return true
+	}
+	return false
 }
 
 func (r *runner) desiredStatus() string {
@@ -166,27 +193,76 @@ func (r *runner) wait(ctx context.Context, until time.Time) {
 	}
 }
 
-// report records the task's state as a new report if it changed: first in
-// the journal, then the reporter sends it.
-func (r *runner) report() error {
+// report makes a new report if the task's state changed. Reports get
+// their sequence numbers here and are kept until flush writes them to the
+// journal; a runner that moves through several steps at once writes them
+// in one transaction.
+func (r *runner) report() {
 	rep := task.Report(r.t, r.s)
 	key := reportKey(rep)
 	if bytes.Equal(key, r.key) {
-		return nil
+		return
 	}
 	r.mu.Lock()
 	floor := r.seqFloor
 	r.mu.Unlock()
 	rep.Seq = max(r.last.Seq, floor) + 1
-	if err := r.a.j.record(&rep); err != nil {
-		return err
-	}
 	if rep.LastStatus != r.last.LastStatus {
 		r.a.log.Debug("task status", "task", r.arn, "status", rep.LastStatus, "seq", rep.Seq)
 	}
 	r.last, r.key = rep, key
-	r.a.kickReporter()
+	if len(r.unsent) == 0 {
+		r.since = r.a.now()
+	}
+	r.unsent = append(r.unsent, rep)
+}
+
+// flush writes the latest assignment and the new reports to the journal,
+// then wakes the reporter.
+func (r *runner) flush() error {
+	r.mu.Lock()
+	asg := r.asg
+	r.mu.Unlock()
+	if len(r.unsent) == 0 && asg == nil {
+		return nil
+	}
+	if err := r.a.j.record(r.arn, asg, r.unsent); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if r.asg == asg {
+		r.asg = nil
+	}
+	r.mu.Unlock()
+	if len(r.unsent) > 0 {
+		r.unsent = r.unsent[:0]
+		r.a.kickReporter()
+	}
 	return nil
+}
+
+// linger holds new reports back for up to flushLinger while background work
+// is under way, in case it ends at once (the pull of a present image, say)
+// and the runner has more to write with them: a task that starts in one go
+// costs one journal write, not two. It reports whether the runner was woken.
+func (r *runner) linger(ctx context.Context) bool {
+	if len(r.unsent) == 0 || r.inflight == 0 {
+		return false
+	}
+	d := flushLinger - r.a.now().Sub(r.since)
+	if d <= 0 {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-r.wake:
+		return true
+	case <-ctx.Done():
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 func reportKey(rep agentproto.TaskReport) []byte {

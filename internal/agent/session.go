@@ -213,20 +213,11 @@ func (a *Agent) assign(ctx context.Context, asg *agentproto.Assignment) {
 	a.mu.Unlock()
 	switch {
 	case r != nil:
-		if r.update(asg) {
-			a.persistAssignment(asg)
-		}
+		r.update(asg)
 	case done || asg.Task.LastStatus == model.StatusStopped:
 		// Finished here, or finished before this node lost its records.
 	default:
-		a.persistAssignment(asg)
 		a.startRunner(ctx, asg, nil)
-	}
-}
-
-func (a *Agent) persistAssignment(asg *agentproto.Assignment) {
-	if err := a.j.putAssignment(asg); err != nil {
-		a.log.Error("journal: cannot record assignment", "task", asg.Task.TaskArn, "err", err)
 	}
 }
 
