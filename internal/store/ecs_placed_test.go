@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -110,9 +111,10 @@ func TestSaveNewTasksMatchesSaveTask(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		nInst := rapid.IntRange(1, 4).Draw(rt, "instances")
 		gpuIDs := rapid.Bool().Draw(rt, "gpuIDs")
-		batched, single := openBolt(t), openBolt(t)
+		batched, single, prepared := openBolt(t), openBolt(t), openBolt(t)
 		seed(t, batched, nInst, gpuIDs)
 		seed(t, single, nInst, gpuIDs)
+		seed(t, prepared, nInst, gpuIDs)
 		before := snap(t, single)
 		var tasks []*store.TaskRecord
 		for i := range rapid.IntRange(1, 10).Draw(rt, "tasks") {
@@ -139,8 +141,48 @@ func TestSaveNewTasksMatchesSaveTask(t *testing.T) {
 			}
 			return nil
 		})
+		var p *store.PreparedTasks
+		err := prepared.View(context.Background(), func(tx store.ReadTx) error {
+			ins, revs := map[string]*store.InstanceRecord{}, map[string]int64{}
+			for _, tk := range tasks {
+				if ins[tk.InstanceID] == nil {
+					in := new(store.InstanceRecord)
+					rev, _, err := store.GetJSON(tx, store.InstanceKey("c", tk.InstanceID), in)
+					if err != nil {
+						return err
+					}
+					ins[tk.InstanceID], revs[tk.InstanceID] = in, rev
+				}
+			}
+			var err error
+			p, err = store.PrepareNewTasks(cloneTasks(tasks), ins, revs)
+			return err
+		})
+		if err != nil {
+			rt.Fatal(err)
+		}
+		if rapid.Bool().Draw(rt, "saveOn") { // the same on records read in the transaction
+			update(t, prepared, func(tx store.Tx) error {
+				ins := map[string]*store.InstanceRecord{}
+				for _, tk := range tasks {
+					if ins[tk.InstanceID] == nil {
+						in := new(store.InstanceRecord)
+						if _, _, err := store.GetJSON(tx, store.InstanceKey("c", tk.InstanceID), in); err != nil {
+							return err
+						}
+						ins[tk.InstanceID] = in
+					}
+				}
+				return p.SaveOn(tx, ins)
+			})
+		} else {
+			update(t, prepared, p.Save)
+		}
 		if diff := cmp.Diff(snap(t, single), snap(t, batched)); diff != "" {
 			rt.Fatalf("SaveNewTasks differs from SaveTask (-SaveTask +SaveNewTasks):\n%s", diff)
+		}
+		if diff := cmp.Diff(snap(t, single), snap(t, prepared)); diff != "" {
+			rt.Fatalf("PrepareNewTasks and Save differ from SaveTask (-SaveTask +prepared):\n%s", diff)
 		}
 		// Stopping every task gives everything back.
 		for _, s := range []store.Store{single, batched} {
@@ -195,5 +237,54 @@ func TestSaveNewTasksRefusals(t *testing.T) {
 		if err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// Save writes nothing and says ErrConflict when an instance changed since
+// it was prepared; the transaction can go on.
+func TestPreparedSaveConflict(t *testing.T) {
+	s := openBolt(t)
+	seed(t, s, 1, false)
+	var in store.InstanceRecord
+	var rev int64
+	s.View(context.Background(), func(tx store.ReadTx) error {
+		rev, _, _ = store.GetJSON(tx, store.InstanceKey("c", "i0"), &in)
+		return nil
+	})
+	tk := &store.TaskRecord{Cluster: "c", ID: "t1", InstanceID: "i0", Claim: store.Claim{CPU: 10}}
+	tk.LastStatus, tk.DesiredStatus = "PENDING", "RUNNING"
+	p, err := store.PrepareNewTasks([]*store.TaskRecord{tk}, map[string]*store.InstanceRecord{"i0": &in}, map[string]int64{"i0": rev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.InstanceValue("i0") == nil || p.InstanceValue("i9") != nil {
+		t.Errorf("InstanceValue")
+	}
+	update(t, s, func(tx store.Tx) error { // the instance changes
+		var cur store.InstanceRecord
+		store.GetJSON(tx, store.InstanceKey("c", "i0"), &cur)
+		cur.Version++
+		return store.PutJSON(tx, store.InstanceKey("c", "i0"), &cur)
+	})
+	update(t, s, func(tx store.Tx) error {
+		if err := p.Save(tx); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("Save after a change = %v", err)
+		}
+		return tx.Put("/other", []byte("x"))
+	})
+	if got := snap(t, s); len(got.Tasks) != 0 || got.Instances["i0"].RunningTasksCount != 0 || got.Cluster.PendingTasksCount != 0 {
+		t.Errorf("a conflicting Save wrote: %+v", got)
+	}
+	// SaveOn books the prepared task on the record as it is now.
+	update(t, s, func(tx store.Tx) error {
+		var cur store.InstanceRecord
+		store.GetJSON(tx, store.InstanceKey("c", "i0"), &cur)
+		return p.SaveOn(tx, map[string]*store.InstanceRecord{"i0": &cur})
+	})
+	got := snap(t, s)
+	inst := got.Instances["i0"]
+	if len(got.Tasks) != 1 || inst.RunningTasksCount != 1 || inst.Version != 2 || model.ResourceInt(inst.RemainingResources, "CPU") != 4086 || got.Cluster.PendingTasksCount != 1 {
+		t.Errorf("after SaveOn: tasks %d, instance version %d running %d resources %v, cluster pending %d",
+			len(got.Tasks), inst.Version, inst.RunningTasksCount, inst.RemainingResources, got.Cluster.PendingTasksCount)
 	}
 }
