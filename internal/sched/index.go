@@ -36,17 +36,29 @@ func newSortedIndex(col []int64, nodes []*Node) *sortedIndex {
 }
 
 // move changes slot s's value from old to cur (present: whether s was in
-// the index; keep: whether it stays).
+// the index; keep: whether it stays). A task changes a value a little, so
+// the entries between the old and the new place shift by one.
 func (x *sortedIndex) move(s int32, old int64, present bool, cur int64, keep bool) {
+	i, found := -1, false
 	if present {
-		if i, ok := slices.BinarySearchFunc(x.ents, entry{old, s}, compareEntries); ok {
-			x.ents = slices.Delete(x.ents, i, i+1)
-		}
+		i, found = slices.BinarySearchFunc(x.ents, entry{old, s}, compareEntries)
 	}
-	if keep {
-		e := entry{cur, s}
-		i, _ := slices.BinarySearchFunc(x.ents, e, compareEntries)
-		x.ents = slices.Insert(x.ents, i, e)
+	e := entry{cur, s}
+	switch {
+	case found && keep:
+		j, _ := slices.BinarySearchFunc(x.ents, e, compareEntries)
+		if j > i { // moving up: entries (i, j) shift down
+			copy(x.ents[i:j-1], x.ents[i+1:j])
+			x.ents[j-1] = e
+		} else {
+			copy(x.ents[j+1:i+1], x.ents[j:i])
+			x.ents[j] = e
+		}
+	case found:
+		x.ents = slices.Delete(x.ents, i, i+1)
+	case keep:
+		j, _ := slices.BinarySearchFunc(x.ents, e, compareEntries)
+		x.ents = slices.Insert(x.ents, j, e)
 	}
 }
 
