@@ -286,3 +286,18 @@ func (e *candidates) add(c *call, s int32) {
 	e.slots = append(e.slots, s)
 	e.in[s>>6] |= 1 << (s & 63)
 }
+
+// Fits says why node n cannot take count more tasks of t: the reason and
+// detail of the first rejection ("" when it can take them all).
+func Fits(n *Node, t *TaskSpec, count int) (reason, detail string) {
+	ids := make([]string, count)
+	for i := range ids {
+		ids[i] = n.ID
+	}
+	for _, o := range DecideOn(NewView(n), t, ids) {
+		if o.Reason != "" {
+			return o.Reason, o.Detail
+		}
+	}
+	return "", ""
+}

@@ -318,3 +318,18 @@ func TestNewStrategy(t *testing.T) {
 		}
 	}
 }
+
+func TestFits(t *testing.T) {
+	n := node("n1", res(1000, 1000), groups("g", 1))
+	task := &TaskSpec{CPU: 400, Group: "h"}
+	if r, _ := Fits(n, task, 2); r != "" {
+		t.Errorf("two tasks of 400 on 1000: %s", r)
+	}
+	if r, d := Fits(n, task, 3); r != ReasonCPU || d == "" {
+		t.Errorf("three tasks of 400 on 1000: %q %q", r, d)
+	}
+	task.Group, task.Constraints = "g", []Constraint{distinct}
+	if r, _ := Fits(n, task, 1); r != ReasonDistinct {
+		t.Errorf("distinctInstance with a task of the group there: %q", r)
+	}
+}
