@@ -55,8 +55,10 @@ func requireDocker(t *testing.T) *docker.Runtime {
 	return rt
 }
 
+// newEnv makes the test parallel: everything it creates is its own.
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	t.Parallel()
 	rt := requireDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -15,7 +15,8 @@ import (
 	"github.com/quayside/quayside/internal/agent/runtime"
 )
 
-// Inspect returns a container's state, or runtime.ErrNotFound.
+// Inspect returns a container's state, or runtime.ErrNotFound. A running
+// container in another's network namespace reports that one's IP address.
 func (r *Runtime) Inspect(ctx context.Context, id string) (runtime.ContainerStatus, error) {
 	res, err := r.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 	if err != nil {
@@ -23,7 +24,24 @@ func (r *Runtime) Inspect(ctx context.Context, id string) (runtime.ContainerStat
 	}
 	st := statusOf(res.Container)
 	st.ImageDigest = r.imageDigest(ctx, res.Container.Image, st.Image)
+	if h := res.Container.HostConfig; h != nil && st.IPAddress == "" && st.Running {
+		st.IPAddress = r.sharedIP(ctx, string(h.NetworkMode))
+	}
 	return st, nil
+}
+
+// sharedIP is the address of the container whose network namespace a
+// "container:<id>" network mode joins (awsvpc: the pause container's).
+func (r *Runtime) sharedIP(ctx context.Context, mode string) string {
+	owner, ok := strings.CutPrefix(mode, "container:")
+	if !ok || owner == "" {
+		return ""
+	}
+	res, err := r.cli.ContainerInspect(ctx, owner, client.ContainerInspectOptions{})
+	if err != nil || res.Container.NetworkSettings == nil {
+		return ""
+	}
+	return ipOf(res.Container.NetworkSettings, res.Container.HostConfig)
 }
 
 // List returns every container (running or not) carrying all labels.

@@ -174,30 +174,52 @@ func TestHealthFromEnvironment(t *testing.T) {
 }
 
 // The engine's OOMKilled flag races with the exit (Docker 20.10 sets it
-// only when containerd's OOM notice arrives before the exit), so the agent
-// must also heed the "oom" event; both are checked here.
+// only when containerd's OOM notice arrives before the exit), and the "oom"
+// event may even follow "die"; the agent must heed both. The test wants at
+// least one of them. The container allocates once it serves: a process
+// killed within milliseconds of its start can die before containerd watches
+// its cgroup, and then the engine reports no OOM at all (seen in 3 of 20
+// runs under load with ALLOC_MB at start).
 func TestOOMKilled(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithTimeout(e.ctx(), 30*time.Second)
 	defer cancel()
 	evs, _ := e.rt.Events(ctx)
-	spec := e.echoSpec("hog", "ALLOC_MB=256")
+	spec := e.echoSpec("hog")
 	spec.MemoryMiB = 16
 	id := e.run(spec)
+	url := e.hostURL(id)
+	get(t, url+"/health")
+	req, _ := http.NewRequest(http.MethodPost, url+"/alloc?mb=256", nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close() // the answer never comes: the allocation kills it
+	}
 	st := e.waitFor(id, "exited", 30*time.Second, func(s runtime.ContainerStatus) bool { return s.State == "exited" })
 	if st.ExitCode != 137 {
 		t.Errorf("%+v, want exit 137", st)
 	}
-	t.Logf("OOMKilled in inspect: %v", st.OOMKilled)
-	for ev := range evs {
-		if ev.ContainerID == id && ev.Action == "oom" {
+	var seen []string
+	grace := time.After(25 * time.Second)
+	for !contains(seen, "oom") {
+		select {
+		case ev, ok := <-evs:
+			if !ok {
+				t.Fatalf("events ended; saw %v", seen)
+			}
+			if ev.ContainerID == id {
+				seen = append(seen, ev.Action)
+			}
+			if ev.Action == "die" && ev.ContainerID == id {
+				grace = time.After(2 * time.Second)
+			}
+		case <-grace:
+			if !st.OOMKilled {
+				t.Fatalf("neither OOMKilled nor an oom event; events %v", seen)
+			}
 			return
 		}
-		if ev.ContainerID == id && ev.Action == "die" && !st.OOMKilled {
-			t.Fatalf("die before any oom event, and OOMKilled false")
-		}
 	}
-	t.Fatal("no oom event")
+	t.Logf("OOMKilled in inspect: %v; events %v", st.OOMKilled, seen)
 }
 
 func TestList(t *testing.T) {

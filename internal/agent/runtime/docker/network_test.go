@@ -47,7 +47,10 @@ func TestContainerNetworkMode(t *testing.T) {
 	}
 	app := e.echoSpec("app")
 	app.PortBindings, app.NetworkMode = nil, "container:"+pid
-	e.run(app)
+	aid := e.run(app)
+	if ast := e.waitFor(aid, "running", 10*time.Second, func(s runtime.ContainerStatus) bool { return s.Running }); ast.IPAddress != pst.IPAddress {
+		t.Errorf("app reports IP %q, want the pause container's %s", ast.IPAddress, pst.IPAddress)
+	}
 	side := e.echoSpec("side", "PORT=8081")
 	side.PortBindings, side.NetworkMode = nil, "container:"+pid
 	e.run(side)
