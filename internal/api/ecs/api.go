@@ -10,6 +10,7 @@ import (
 	"github.com/quayside/quayside/internal/api/awsproto"
 	"github.com/quayside/quayside/internal/arn"
 	"github.com/quayside/quayside/internal/errs"
+	"github.com/quayside/quayside/internal/placement"
 	"github.com/quayside/quayside/internal/store"
 )
 
@@ -30,6 +31,7 @@ type API struct {
 	scope arn.Scope
 	now   func() time.Time
 	log   *slog.Logger
+	place *placement.Engine // RunTask and StartTask
 }
 
 // New returns the ECS API over d.Store.
@@ -40,7 +42,8 @@ func New(d Deps) *API {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	return &API{st: d.Store, scope: d.Scope, now: d.Now, log: d.Logger}
+	return &API{st: d.Store, scope: d.Scope, now: d.Now, log: d.Logger,
+		place: placement.New(placement.Deps{Store: d.Store, Logger: d.Logger})}
 }
 
 // Model returns the botocore model the ECS wire format is checked against.

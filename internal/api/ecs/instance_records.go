@@ -5,6 +5,7 @@ import (
 
 	"github.com/quayside/quayside/internal/errs"
 	"github.com/quayside/quayside/internal/model"
+	"github.com/quayside/quayside/internal/sched/cql"
 	"github.com/quayside/quayside/internal/store"
 )
 
@@ -82,17 +83,17 @@ func instanceView(rec *store.InstanceRecord, tags, health bool) model.ContainerI
 
 // cqlTargetOf is what the cluster query language sees of an instance.
 // groups may be nil when no expression needs task groups.
-func cqlTargetOf(rec *store.InstanceRecord, groups map[string]bool) *cqlTarget {
-	t := &cqlTarget{
-		Attributes:        make(map[string]string, len(rec.Attributes)),
-		EC2InstanceID:     rec.Ec2InstanceId,
-		AgentConnected:    rec.AgentConnected,
-		RegisteredAt:      rec.RegisteredAt.Time,
-		RunningTasksCount: int(rec.RunningTasksCount),
-		TaskGroups:        groups,
+func cqlTargetOf(rec *store.InstanceRecord, groups map[string]bool) *cql.Target {
+	t := &cql.Target{
+		Attributes:   make(map[string]string, len(rec.Attributes)),
+		EC2Instance:  rec.Ec2InstanceId,
+		Connected:    rec.AgentConnected,
+		Registered:   rec.RegisteredAt.Time,
+		RunningTasks: int(rec.RunningTasksCount),
+		TaskGroups:   groups,
 	}
 	if rec.VersionInfo != nil {
-		t.AgentVersion = rec.VersionInfo.AgentVersion
+		t.Version = rec.VersionInfo.AgentVersion
 	}
 	for _, at := range rec.Attributes {
 		t.Attributes[at.Name] = at.Value
@@ -102,8 +103,8 @@ func cqlTargetOf(rec *store.InstanceRecord, groups map[string]bool) *cqlTarget {
 
 // parseFilter parses a cluster query language expression given by the
 // caller, turning syntax errors into InvalidParameterException.
-func parseFilter(expr string) (cqlExpr, error) {
-	e, err := parseCQL(expr)
+func parseFilter(expr string) (*cql.Expr, error) {
+	e, err := cql.Parse(expr)
 	if err != nil {
 		return nil, errs.New(errs.InvalidParameter, "Invalid cluster query language expression %q: %s.", expr, err.Error())
 	}

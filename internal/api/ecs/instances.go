@@ -7,6 +7,7 @@ import (
 	"github.com/quayside/quayside/internal/api/awsproto"
 	"github.com/quayside/quayside/internal/errs"
 	"github.com/quayside/quayside/internal/model"
+	"github.com/quayside/quayside/internal/sched/cql"
 	"github.com/quayside/quayside/internal/store"
 )
 
@@ -109,7 +110,7 @@ func (a *API) listContainerInstances(ctx context.Context, in *model.ListContaine
 	if err != nil {
 		return nil, err
 	}
-	var filter cqlExpr
+	var filter *cql.Expr
 	if in.Filter != "" {
 		if filter, err = parseFilter(in.Filter); err != nil {
 			return nil, err
@@ -122,7 +123,7 @@ func (a *API) listContainerInstances(ctx context.Context, in *model.ListContaine
 			return err
 		}
 		var groups map[string]map[string]bool
-		if filter != nil && filter.usesTaskGroups() {
+		if filter != nil && filter.UsesTaskGroups() {
 			if groups, err = activeTaskGroups(tx, c.ClusterName); err != nil {
 				return err
 			}
@@ -141,14 +142,14 @@ func (a *API) listContainerInstances(ctx context.Context, in *model.ListContaine
 
 // listsInstance applies ListContainerInstances' status and filter: without
 // a status every instance but INACTIVE ones is listed.
-func listsInstance(rec *store.InstanceRecord, status string, filter cqlExpr, groups map[string]bool) bool {
+func listsInstance(rec *store.InstanceRecord, status string, filter *cql.Expr, groups map[string]bool) bool {
 	switch {
 	case status == "" && rec.Status == model.StatusInactive:
 		return false
 	case status != "" && rec.Status != status:
 		return false
 	}
-	return filter == nil || filter.eval(cqlTargetOf(rec, groups))
+	return filter == nil || filter.Eval(cqlTargetOf(rec, groups))
 }
 
 // updateContainerInstancesState moves instances between ACTIVE and

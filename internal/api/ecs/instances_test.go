@@ -367,7 +367,8 @@ func TestListContainerInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	td := e.simpleTaskDef("web", 100, 100)
-	e.runTask(&awsecs.RunTaskInput{Cluster: aws.String("web"), TaskDefinition: aws.String(td), Group: aws.String("databases")})
+	e.runTask(&awsecs.RunTaskInput{Cluster: aws.String("web"), TaskDefinition: aws.String(td), Group: aws.String("databases"),
+		PlacementConstraints: []types.PlacementConstraint{{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("ec2InstanceId == " + aws.ToString(cis[0].Ec2InstanceId))}}})
 
 	arn := func(is ...int) []string {
 		var out []string

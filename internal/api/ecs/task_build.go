@@ -8,6 +8,7 @@ import (
 	"github.com/quayside/quayside/internal/arn"
 	"github.com/quayside/quayside/internal/errs"
 	"github.com/quayside/quayside/internal/model"
+	"github.com/quayside/quayside/internal/sched/cql"
 	"github.com/quayside/quayside/internal/store"
 )
 
@@ -18,9 +19,12 @@ type taskSpec struct {
 	req        *launchRequest
 	cluster    string
 	td         *store.TaskDefinitionRecord
+	tdRev      int64 // the definition record's revision when resolved
 	mode       model.NetworkMode
 	containers []effContainer
-	needs      taskNeeds
+	claim      store.Claim // what one task holds on its instance
+	group      string
+	memberOf   []*cql.Expr // the request's and the definition's memberOf expressions
 	overrides  *model.TaskOverride
 	tags       []model.Tag
 }
@@ -30,6 +34,7 @@ type effContainer struct {
 	name, image       string
 	cpu               int32
 	memory, memoryRes *int32
+	gpus              int64
 }
 
 // resolveSpec reads the task definition and checks the request against it.
@@ -44,7 +49,11 @@ func (a *API) resolveSpec(tx store.ReadTx, cluster string, req *launchRequest) (
 	if td.Status != model.TaskDefinitionStatusActive {
 		return nil, errs.New(errs.Client, "TaskDefinition is inactive")
 	}
-	s := &taskSpec{req: req, cluster: cluster, td: td, mode: td.NetworkMode}
+	kv, _, err := tx.Get(store.TaskDefKey(td.Family, int64(td.Revision)))
+	if err != nil {
+		return nil, err
+	}
+	s := &taskSpec{req: req, cluster: cluster, td: td, tdRev: kv.ModRev, mode: td.NetworkMode}
 	if s.mode == "" {
 		s.mode = model.NetworkModeBridge
 	}
@@ -53,11 +62,10 @@ func (a *API) resolveSpec(tx store.ReadTx, cluster string, req *launchRequest) (
 			return nil, err
 		}
 	}
-	s.needs.claim = s.claim()
-	s.needs.requires = td.RequiresAttributes
-	s.needs.group = req.group
-	if s.needs.group == "" {
-		s.needs.group = "family:" + td.Family
+	s.claim = s.taskClaim()
+	s.group = req.group
+	if s.group == "" {
+		s.group = "family:" + td.Family
 	}
 	s.tags = s.taskTags()
 	return s, nil
@@ -117,9 +125,12 @@ func (s *taskSpec) applyOverrides() error {
 }
 
 func effectiveContainer(d model.ContainerDefinition, o *model.ContainerOverride) effContainer {
-	c := effContainer{name: d.Name, image: d.Image, cpu: d.Cpu, memory: d.Memory, memoryRes: d.MemoryReservation}
+	c := effContainer{name: d.Name, image: d.Image, cpu: d.Cpu, memory: d.Memory, memoryRes: d.MemoryReservation, gpus: gpus(d.ResourceRequirements)}
 	if o == nil {
 		return c
+	}
+	if o.ResourceRequirements != nil {
+		c.gpus = gpus(o.ResourceRequirements)
 	}
 	if o.Cpu != nil {
 		c.cpu = *o.Cpu
@@ -139,22 +150,33 @@ func (s *taskSpec) addDefinitionConstraints() error {
 	if len(s.req.constraints)+len(s.td.PlacementConstraints) > maxConstraints {
 		return errs.New(errs.InvalidParameter, "At most %d placement constraints can be used, counting those of the task definition.", maxConstraints)
 	}
-	s.needs.memberOf = slices.Clone(s.req.memberOf)
-	s.needs.distinct = s.req.distinct
+	s.memberOf = slices.Clone(s.req.memberOf)
 	for _, c := range s.td.PlacementConstraints {
 		e, err := parseConstraint(c.Expression)
 		if err != nil {
 			return err
 		}
-		s.needs.memberOf = append(s.needs.memberOf, e)
+		s.memberOf = append(s.memberOf, e)
 	}
 	return nil
 }
 
-// claim is what one task holds on its instance: task-level cpu and memory
-// when set (overrides first), else the containers' sum; and its static host
-// ports.
-func (s *taskSpec) claim() store.Claim {
+// gpus is the number of GPUs resource requirements ask for.
+func gpus(rr []model.ResourceRequirement) int64 {
+	var n int64
+	for _, r := range rr {
+		if r.Type == model.ResourceTypeGpu {
+			v, _ := strconv.ParseInt(r.Value, 10, 64)
+			n += v
+		}
+	}
+	return n
+}
+
+// taskClaim is what one task holds on its instance: task-level cpu and
+// memory when set (overrides first), else the containers' sum; its GPUs;
+// its static host ports and how many dynamic ones it takes.
+func (s *taskSpec) taskClaim() store.Claim {
 	var c store.Claim
 	cpu, cpuSet := taskUnits(s.overrides.Cpu, s.td.Cpu, "vcpu")
 	mem, memSet := taskUnits(s.overrides.Memory, s.td.Memory, "gb")
@@ -167,7 +189,10 @@ func (s *taskSpec) claim() store.Claim {
 		}
 	}
 	c.CPU, c.Memory = cpu, mem
-	c.Ports, c.PortsUDP = s.hostPorts()
+	for _, ct := range s.containers {
+		c.GPU += ct.gpus
+	}
+	c.Ports, c.PortsUDP, c.DynamicPorts = s.hostPorts()
 	return c
 }
 
@@ -202,29 +227,48 @@ func taskUnits(override, def, unit string) (int64, bool) {
 	return int64(f * mult), true
 }
 
-// hostPorts lists the static host ports the task's containers bind (bridge
-// and host modes; dynamic ports and awsvpc ports do not hold host ports).
-func (s *taskSpec) hostPorts() (tcp, udp []string) {
+// hostPorts lists the static host ports the task's containers bind and
+// counts the ones Docker assigns from the dynamic range (bridge mode
+// without a hostPort). awsvpc and none hold no host port.
+func (s *taskSpec) hostPorts() (tcp, udp []string, dynamic store.PortCounts) {
 	if s.mode != model.NetworkModeBridge && s.mode != model.NetworkModeHost {
-		return nil, nil
+		return nil, nil, dynamic
 	}
 	for _, d := range s.td.ContainerDefinitions {
 		for _, pm := range d.PortMappings {
+			isUDP := pm.Protocol == model.TransportProtocolUdp
 			hp := firstSet(pm.HostPort)
 			if s.mode == model.NetworkModeHost && hp == 0 {
 				hp = firstSet(pm.ContainerPort)
 			}
-			if hp <= 0 {
-				continue
-			}
-			if pm.Protocol == model.TransportProtocolUdp {
+			switch {
+			case hp > 0 && isUDP:
 				udp = append(udp, strconv.Itoa(int(hp)))
-			} else {
+			case hp > 0:
 				tcp = append(tcp, strconv.Itoa(int(hp)))
+			case s.mode == model.NetworkModeBridge && isUDP:
+				dynamic.UDP += portCount(pm)
+			case s.mode == model.NetworkModeBridge:
+				dynamic.TCP += portCount(pm)
 			}
 		}
 	}
-	return tcp, udp
+	return tcp, udp, dynamic
+}
+
+// portCount is how many ports a mapping binds: one, or its
+// containerPortRange ("8000-8010").
+func portCount(pm model.PortMapping) int32 {
+	lo, hi, ok := strings.Cut(pm.ContainerPortRange, "-")
+	if !ok {
+		return 1
+	}
+	a, errA := strconv.Atoi(lo)
+	b, errB := strconv.Atoi(hi)
+	if errA != nil || errB != nil || b < a {
+		return 1
+	}
+	return int32(b - a + 1)
 }
 
 // taskTags are the request's tags, after the definition's when
@@ -241,30 +285,30 @@ func (s *taskSpec) taskTags() []model.Tag {
 	return out
 }
 
-// newTask builds the record of one task of s placed on nd. The caller saves
-// it with store.SaveTask.
-func (a *API) newTask(s *taskSpec, nd *placementNode) *store.TaskRecord {
+// newTask builds the record of one task of s placed on the instance inst.
+// The placement saves it.
+func (a *API) newTask(s *taskSpec, inst *store.InstanceRecord) *store.TaskRecord {
 	id := arn.NewID()
 	taskARN := a.scope.Task(s.cluster, id)
 	last := model.StatusPending
 	if s.mode == model.NetworkModeAwsvpc {
 		last = model.StatusProvisioning
 	}
-	t := &store.TaskRecord{Cluster: s.cluster, ID: id, InstanceID: nd.rec.ID, Claim: s.needs.claim}
+	t := &store.TaskRecord{Cluster: s.cluster, ID: id, InstanceID: inst.ID, Claim: s.claim}
 	t.Task = model.Task{
 		TaskArn:              taskARN,
 		ClusterArn:           a.scope.Cluster(s.cluster),
 		TaskDefinitionArn:    s.td.TaskDefinitionArn,
-		ContainerInstanceArn: nd.rec.ContainerInstanceArn,
-		AvailabilityZone:     nd.attribute("ecs.availability-zone"),
+		ContainerInstanceArn: inst.ContainerInstanceArn,
+		AvailabilityZone:     attributeValue(inst.Attributes, "ecs.availability-zone"),
 		LastStatus:           last,
 		DesiredStatus:        model.StatusRunning,
 		CreatedAt:            model.At(a.now()),
 		LaunchType:           s.req.launchType,
-		Group:                s.needs.group,
+		Group:                s.group,
 		StartedBy:            s.req.startedBy,
-		Cpu:                  strconv.FormatInt(s.needs.claim.CPU, 10),
-		Memory:               strconv.FormatInt(s.needs.claim.Memory, 10),
+		Cpu:                  strconv.FormatInt(s.claim.CPU, 10),
+		Memory:               strconv.FormatInt(s.claim.Memory, 10),
 		Overrides:            s.overrides,
 		Tags:                 s.tags,
 		EnableExecuteCommand: s.req.execCmd,
@@ -312,4 +356,13 @@ func (s *taskSpec) attachments() []model.Attachment {
 		Status:  "PRECREATED",
 		Details: []model.KeyValuePair{{Name: "subnetId", Value: vpc.Subnets[0]}},
 	}}
+}
+
+func attributeValue(attrs []model.Attribute, name string) string {
+	for _, at := range attrs {
+		if at.Name == name {
+			return at.Value
+		}
+	}
+	return ""
 }

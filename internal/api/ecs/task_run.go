@@ -5,18 +5,25 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 
 	"github.com/quayside/quayside/internal/errs"
 	"github.com/quayside/quayside/internal/model"
+	"github.com/quayside/quayside/internal/placement"
 	"github.com/quayside/quayside/internal/store"
 )
 
-// runTask places count tasks of a definition with the first-fit placer.
+// runTask places count tasks of a definition with the scheduler.
 // Launch types: EC2 (the default) and EXTERNAL place on the cluster's
 // instances; FARGATE and MANAGED_INSTANCES are refused with
 // UnsupportedFeatureException (after the task definition's own
 // compatibility check, which answers as ECS does). A capacity provider
 // strategy is refused the same way.
+//
+// The launch is resolved in a read transaction; the placement is decided on
+// the engine's view and committed in one write transaction that checks
+// again that the cluster is active, the definition unchanged and the client
+// token unused, and remembers the token with what the call produced.
 func (a *API) runTask(ctx context.Context, in *model.RunTaskRequest) (*model.RunTaskResponse, error) {
 	req, count, err := newRunRequest(in)
 	if err != nil {
@@ -26,8 +33,9 @@ func (a *API) runTask(ctx context.Context, in *model.RunTaskRequest) (*model.Run
 	if err != nil {
 		return nil, err
 	}
+	var spec *taskSpec
 	var out *model.RunTaskResponse
-	err = a.update(ctx, func(tx store.Tx) error {
+	err = a.view(ctx, func(tx store.ReadTx) error {
 		c, err := activeCluster(tx, in.Cluster)
 		if err != nil {
 			return err
@@ -37,18 +45,109 @@ func (a *API) runTask(ctx context.Context, in *model.RunTaskRequest) (*model.Run
 				return err
 			}
 		}
-		if out, err = a.placeRunTasks(tx, c.ClusterName, req, count); err != nil {
-			return err
-		}
-		if in.ClientToken == "" {
-			return nil
-		}
-		return rememberRunTask(tx, c.ClusterName, in.ClientToken, hash, out)
+		spec, err = a.resolveSpec(tx, c.ClusterName, req)
+		return err
 	})
-	if err != nil {
+	if err != nil || out != nil {
+		return out, err
+	}
+	return a.placeRunTasks(ctx, in, spec, count, hash)
+}
+
+// errTokenRace aborts a RunTask whose client token another call stored
+// first; the call then answers as a retry.
+var errTokenRace = errors.New("ecs: client token taken meanwhile")
+
+func (a *API) placeRunTasks(ctx context.Context, in *model.RunTaskRequest, spec *taskSpec, count int, hash string) (*model.RunTaskResponse, error) {
+	task := spec.schedSpec(in.PlacementStrategy)
+	var out *model.RunTaskResponse
+	res, err := a.place.Place(ctx, &placement.Request{
+		Cluster: spec.cluster, Task: &task, Count: count,
+		Build: func(inst *store.InstanceRecord) (*store.TaskRecord, error) { return a.newTask(spec, inst), nil },
+		Before: func(tx store.Tx) error {
+			if err := a.checkLaunch(tx, in.Cluster, spec); err != nil {
+				return err
+			}
+			return checkTokenUnused(tx, spec.cluster, in.ClientToken)
+		},
+		After: func(tx store.Tx, r *placement.Result) error {
+			out = runTaskResponse(r)
+			if in.ClientToken == "" {
+				return nil
+			}
+			return rememberRunTask(tx, spec.cluster, in.ClientToken, hash, out)
+		},
+	})
+	switch {
+	case errors.Is(err, errTokenRace):
+		return a.replayAfterRace(ctx, spec.cluster, in.ClientToken, hash)
+	case err != nil:
 		return nil, err
+	case res.Plan.NoNodes:
+		return nil, errs.New(errs.InvalidParameter, "No Container Instances were found in your cluster.")
 	}
 	return out, nil
+}
+
+func runTaskResponse(r *placement.Result) *model.RunTaskResponse {
+	out := &model.RunTaskResponse{Tasks: make([]model.Task, 0, len(r.Tasks)), Failures: planFailures(r.Plan)}
+	for _, t := range r.Tasks {
+		out.Tasks = append(out.Tasks, taskView(t, true))
+	}
+	return out
+}
+
+// checkLaunch re-checks, in the transaction that saves the tasks, what the
+// launch was resolved against: the cluster is still active and the task
+// definition revision still ACTIVE.
+func (a *API) checkLaunch(tx store.ReadTx, ref string, spec *taskSpec) error {
+	if _, err := activeCluster(tx, ref); err != nil {
+		return err
+	}
+	key := store.TaskDefKey(spec.td.Family, int64(spec.td.Revision))
+	kv, ok, err := tx.Get(key)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return errs.New(errs.Client, "TaskDefinition not found.")
+	case kv.ModRev == spec.tdRev:
+		return nil
+	}
+	var td store.TaskDefinitionRecord
+	if _, _, err := store.GetJSON(tx, key, &td); err != nil {
+		return err
+	}
+	if td.Status != model.TaskDefinitionStatusActive {
+		return errs.New(errs.Client, "TaskDefinition is inactive")
+	}
+	return nil
+}
+
+func checkTokenUnused(tx store.ReadTx, cluster, token string) error {
+	if token == "" {
+		return nil
+	}
+	_, taken, err := tx.Get(store.RunTaskTokenKey(cluster, token))
+	if err != nil {
+		return err
+	}
+	if taken {
+		return errTokenRace
+	}
+	return nil
+}
+
+// replayAfterRace answers a RunTask that lost its client token to a
+// concurrent call with the same token.
+func (a *API) replayAfterRace(ctx context.Context, cluster, token, hash string) (*model.RunTaskResponse, error) {
+	var out *model.RunTaskResponse
+	err := a.view(ctx, func(tx store.ReadTx) error {
+		var err error
+		out, err = a.replayRunTask(tx, cluster, token, hash)
+		return err
+	})
+	return out, err
 }
 
 func newRunRequest(in *model.RunTaskRequest) (*launchRequest, int, error) {
@@ -80,49 +179,6 @@ func newRunRequest(in *model.RunTaskRequest) (*launchRequest, int, error) {
 		req.launchType = model.LaunchTypeEc2
 	}
 	return req, count, req.check(maxRunStartedBy)
-}
-
-// placeRunTasks resolves the launch and places count tasks, saving each
-// placed task (and its claim on the instance) in tx.
-func (a *API) placeRunTasks(tx store.Tx, cluster string, req *launchRequest, count int) (*model.RunTaskResponse, error) {
-	spec, err := a.resolveSpec(tx, cluster, req)
-	if err != nil {
-		return nil, err
-	}
-	nodes, err := loadPlacementNodes(tx, cluster, req.launchType, &spec.needs)
-	if err != nil {
-		return nil, err
-	}
-	if len(nodes) == 0 {
-		return nil, errs.New(errs.InvalidParameter, "No Container Instances were found in your cluster.")
-	}
-	out := &model.RunTaskResponse{Tasks: []model.Task{}}
-	var fails failureSet
-	for range count {
-		nd, rejected := placeFirstFit(nodes, &spec.needs)
-		if nd == nil {
-			fails.add(rejected...)
-			continue
-		}
-		t, err := a.saveNewTask(tx, spec, nd)
-		if err != nil {
-			return nil, err
-		}
-		out.Tasks = append(out.Tasks, t)
-	}
-	out.Failures = append([]model.Failure{}, fails.list...)
-	return out, nil
-}
-
-// saveNewTask creates one task of spec on nd, saves it and takes its claim
-// from the node.
-func (a *API) saveNewTask(tx store.Tx, spec *taskSpec, nd *placementNode) (model.Task, error) {
-	t := a.newTask(spec, nd)
-	if err := store.SaveTask(tx, t); err != nil {
-		return model.Task{}, err
-	}
-	nd.take(&spec.needs)
-	return taskView(t, true), nil
 }
 
 // runTaskHash identifies a RunTask request's parameters (all but the
@@ -178,7 +234,7 @@ func rememberRunTask(tx store.Tx, cluster, token, hash string, out *model.RunTas
 
 // startTask starts one task of a definition on each listed instance, with
 // no strategy. Each instance that cannot take it is a failure: MISSING,
-// INACTIVE, or the placement reason.
+// INACTIVE, or the placement reason with a detail saying what is missing.
 func (a *API) startTask(ctx context.Context, in *model.StartTaskRequest) (*model.StartTaskResponse, error) {
 	if len(in.ContainerInstances) == 0 {
 		return nil, errs.New(errs.InvalidParameter, "Container instances cannot be empty.")
@@ -194,87 +250,82 @@ func (a *API) startTask(ctx context.Context, in *model.StartTaskRequest) (*model
 	if err := req.check(maxStartStartedBy); err != nil {
 		return nil, err
 	}
-	var out *model.StartTaskResponse
-	err := a.update(ctx, func(tx store.Tx) error {
+	var spec *taskSpec
+	var targets *startTargets
+	err := a.view(ctx, func(tx store.ReadTx) error {
 		c, err := activeCluster(tx, in.Cluster)
 		if err != nil {
 			return err
 		}
-		out, err = a.startOn(tx, c.ClusterName, req, in.ContainerInstances)
+		if targets, err = a.startNodes(tx, c.ClusterName, in.ContainerInstances); err != nil {
+			return err
+		}
+		req.launchType = targets.launchType
+		spec, err = a.resolveSpec(tx, c.ClusterName, req)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return a.startOn(ctx, in.Cluster, spec, targets)
 }
 
-func (a *API) startOn(tx store.Tx, cluster string, req *launchRequest, refs []string) (*model.StartTaskResponse, error) {
-	nodes, fails, err := a.startNodes(tx, cluster, refs)
+func (a *API) startOn(ctx context.Context, clusterRef string, spec *taskSpec, targets *startTargets) (*model.StartTaskResponse, error) {
+	task := spec.schedSpec(nil)
+	res, err := a.place.Place(ctx, &placement.Request{
+		Cluster: spec.cluster, Task: &task, On: targets.ids,
+		Build:  func(inst *store.InstanceRecord) (*store.TaskRecord, error) { return a.newTask(spec, inst), nil },
+		Before: func(tx store.Tx) error { return a.checkLaunch(tx, clusterRef, spec) },
+	})
 	if err != nil {
 		return nil, err
 	}
-	req.launchType = model.LaunchTypeEc2
-	if len(nodes) > 0 && servesLaunchType(nodes[0].rec, model.LaunchTypeExternal) {
-		req.launchType = model.LaunchTypeExternal
+	out := &model.StartTaskResponse{Tasks: make([]model.Task, 0, len(res.Tasks))}
+	for _, t := range res.Tasks {
+		out.Tasks = append(out.Tasks, taskView(t, true))
 	}
-	spec, err := a.resolveSpec(tx, cluster, req)
-	if err != nil {
-		return nil, err
-	}
-	if err := fillTaskGroups(tx, cluster, uniqueNodes(nodes), &spec.needs); err != nil {
-		return nil, err
-	}
-	out := &model.StartTaskResponse{Tasks: []model.Task{}}
-	for _, nd := range nodes {
-		if r := rejection(nd, &spec.needs); r != "" {
-			fails.add(model.Failure{Arn: nd.rec.ContainerInstanceArn, Reason: r})
-			continue
+	for i, o := range res.Outcomes {
+		switch {
+		case o.Reason == "":
+		case o.Node == nil:
+			targets.fails.add(model.Failure{Arn: a.instanceFailureARN(spec.cluster, targets.refs[i]), Reason: o.Reason})
+		default:
+			targets.fails.add(model.Failure{Arn: o.Node.ARN, Reason: o.Reason, Detail: o.Detail})
 		}
-		t, err := a.saveNewTask(tx, spec, nd)
-		if err != nil {
-			return nil, err
-		}
-		out.Tasks = append(out.Tasks, t)
 	}
-	out.Failures = append([]model.Failure{}, fails.list...)
+	out.Failures = append([]model.Failure{}, targets.fails.list...)
 	return out, nil
 }
 
-// startNodes resolves StartTask's instances, one node per listed instance
-// (the same node when one is listed twice).
-func (a *API) startNodes(tx store.ReadTx, cluster string, refs []string) ([]*placementNode, *failureSet, error) {
-	fails := &failureSet{}
-	byID := map[string]*placementNode{}
-	var nodes []*placementNode
+// startTargets are StartTask's instances: the ids to place on, in order,
+// with the reference each came from, the failures of those that cannot be
+// (MISSING, INACTIVE), and the launch type of the first.
+type startTargets struct {
+	ids, refs  []string
+	fails      *failureSet
+	launchType model.LaunchType
+}
+
+// startNodes resolves StartTask's instances. An instance listed twice gets
+// two tasks if it can take both.
+func (a *API) startNodes(tx store.ReadTx, cluster string, refs []string) (*startTargets, error) {
+	t := &startTargets{fails: &failureSet{}, ids: []string{}, launchType: model.LaunchTypeEc2}
 	for _, ref := range refs {
 		rec, err := getInstance(tx, cluster, ref)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		switch {
 		case rec == nil:
-			fails.add(model.Failure{Arn: a.instanceFailureARN(cluster, ref), Reason: reasonMissing})
+			t.fails.add(model.Failure{Arn: a.instanceFailureARN(cluster, ref), Reason: reasonMissing})
 		case rec.Status == model.StatusInactive:
-			fails.add(model.Failure{Arn: rec.ContainerInstanceArn, Reason: reasonInactive})
+			t.fails.add(model.Failure{Arn: rec.ContainerInstanceArn, Reason: reasonInactive})
 		default:
-			if byID[rec.ID] == nil {
-				byID[rec.ID] = &placementNode{rec: rec}
+			if len(t.ids) == 0 && servesLaunchType(rec, model.LaunchTypeExternal) {
+				t.launchType = model.LaunchTypeExternal
 			}
-			nodes = append(nodes, byID[rec.ID])
+			t.ids, t.refs = append(t.ids, rec.ID), append(t.refs, ref)
 		}
 	}
-	return nodes, fails, nil
-}
-
-func uniqueNodes(nodes []*placementNode) []*placementNode {
-	seen := map[*placementNode]bool{}
-	var out []*placementNode
-	for _, nd := range nodes {
-		if !seen[nd] {
-			seen[nd] = true
-			out = append(out, nd)
-		}
-	}
-	return out
+	return t, nil
 }

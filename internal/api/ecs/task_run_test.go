@@ -299,10 +299,13 @@ func TestRunTaskConstraints(t *testing.T) {
 	for _, tk := range out.Tasks {
 		hosts = append(hosts, aws.ToString(tk.ContainerInstanceArn))
 	}
-	if !slices.Equal(hosts, []string{aws.ToString(prod1.ContainerInstanceArn), aws.ToString(prod2.ContainerInstanceArn)}) {
+	slices.Sort(hosts) // RunTask places at random by default
+	want := []string{aws.ToString(prod1.ContainerInstanceArn), aws.ToString(prod2.ContainerInstanceArn)}
+	slices.Sort(want)
+	if !slices.Equal(hosts, want) {
 		t.Errorf("hosts = %v", hosts)
 	}
-	want := []string{
+	want = []string{
 		"MemberOf placement constraint unsatisfied. " + aws.ToString(dev.ContainerInstanceArn),
 		"DistinctInstance placement constraint unsatisfied. " + aws.ToString(prod1.ContainerInstanceArn),
 		"DistinctInstance placement constraint unsatisfied. " + aws.ToString(prod2.ContainerInstanceArn),
@@ -317,7 +320,7 @@ func TestRunTaskConstraints(t *testing.T) {
 		t.Errorf("distinct in family:web = %+v", tkFailures(out.Failures))
 	}
 	out = e.runTask(&awsecs.RunTaskInput{Cluster: aws.String("web"), TaskDefinition: aws.String("web"), Group: aws.String("other"),
-		PlacementConstraints: []types.PlacementConstraint{distinct}})
+		PlacementConstraints: []types.PlacementConstraint{distinct, {Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:stack == dev")}}})
 	if len(out.Tasks) != 1 || aws.ToString(out.Tasks[0].ContainerInstanceArn) != aws.ToString(dev.ContainerInstanceArn) {
 		t.Errorf("distinct in group other = %+v", out.Tasks)
 	}

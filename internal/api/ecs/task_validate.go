@@ -7,6 +7,7 @@ import (
 
 	"github.com/quayside/quayside/internal/errs"
 	"github.com/quayside/quayside/internal/model"
+	"github.com/quayside/quayside/internal/sched/cql"
 )
 
 // Request limits of RunTask and StartTask (facts §7).
@@ -38,7 +39,7 @@ type launchRequest struct {
 	overrides      *model.TaskOverride
 	network        *model.NetworkConfiguration
 	constraints    []model.PlacementConstraint
-	memberOf       []cqlExpr // parsed memberOf expressions of constraints
+	memberOf       []*cql.Expr // parsed memberOf expressions of constraints
 	distinct       bool
 	tags           []model.Tag
 	propagate      model.PropagateTags
@@ -128,7 +129,7 @@ func (r *launchRequest) checkConstraints() error {
 }
 
 // parseConstraint parses a memberOf expression.
-func parseConstraint(expr string) (cqlExpr, error) {
+func parseConstraint(expr string) (*cql.Expr, error) {
 	if expr == "" {
 		return nil, errs.New(errs.InvalidParameter, "An expression is required for a memberOf placement constraint.")
 	}

@@ -205,7 +205,8 @@ func TestListTasks(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	web := e.runTask(&awsecs.RunTaskInput{Cluster: aws.String("web"), TaskDefinition: aws.String("web"), Count: aws.Int32(3)}).Tasks
+	web := e.runTask(&awsecs.RunTaskInput{Cluster: aws.String("web"), TaskDefinition: aws.String("web"), Count: aws.Int32(3),
+		PlacementConstraints: []types.PlacementConstraint{{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:second !exists")}}}).Tasks
 	batch := e.runTask(&awsecs.RunTaskInput{Cluster: aws.String("web"), TaskDefinition: aws.String("batch"), Count: aws.Int32(2), StartedBy: aws.String("cron"),
 		PlacementConstraints: []types.PlacementConstraint{{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:second exists")}}}).Tasks
 	external := e.runTask(&awsecs.RunTaskInput{Cluster: aws.String("web"), TaskDefinition: aws.String("batch"), LaunchType: types.LaunchTypeExternal}).Tasks

@@ -50,12 +50,12 @@ func (e *Expr) Dynamic() bool { return e.root.uses()&(usesGroups|usesCount) != 0
 // SyntaxError says where an expression is malformed and what was expected
 // there.
 type SyntaxError struct {
-	Pos int    // byte offset of the problem in the expression
+	Pos int    // byte offset of the problem in the expression (0: its start)
 	Msg string // what was found and what was expected
 }
 
 func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("%s at column %d", e.Msg, e.Pos+1)
+	return fmt.Sprintf("%s at position %d", e.Msg, e.Pos)
 }
 
 // Parse parses an expression. Its error is always a *SyntaxError.

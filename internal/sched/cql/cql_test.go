@@ -160,7 +160,7 @@ func TestSyntaxErrors(t *testing.T) {
 		{"attribute:stack ==", 18, "expected a value after \"==\""},
 		{"attribute:stack == prod and", 27, "expected a subject"},
 		{"attribute:stack == prod)", 23, "expected \"and\", \"or\" or the end"},
-		{"(attribute:stack == prod", 24, "expected \")\" to close the \"(\" at column 1"},
+		{"(attribute:stack == prod", 24, "expected \")\" to close the \"(\" at position 0"},
 		{"attribute: == x", 10, "expected an attribute name"},
 		{"color == red", 0, "unknown subject \"color\""},
 		{"attribute:stack in prod", 19, "expected a list such as [a, b]"},
@@ -206,7 +206,7 @@ func TestSyntaxErrors(t *testing.T) {
 		if se.Pos != c.pos || !strings.Contains(se.Msg, c.msg) {
 			t.Errorf("Parse(%q) = %q at %d, want %q at %d", c.expr, se.Msg, se.Pos, c.msg, c.pos)
 		}
-		if !strings.HasSuffix(se.Error(), "at column "+itoa(c.pos+1)) {
+		if !strings.HasSuffix(se.Error(), "at position "+itoa(c.pos)) {
 			t.Errorf("Error() = %q", se.Error())
 		}
 	}

@@ -72,7 +72,7 @@ func (p *parser) unary() (node, error) {
 			return nil, err
 		}
 		if c := p.next(); c.kind != tokRParen {
-			return nil, p.errAt(c, "expected \")\" to close the \"(\" at column %d but found %s", t.pos+1, c.describe())
+			return nil, p.errAt(c, "expected \")\" to close the \"(\" at position %d but found %s", t.pos, c.describe())
 		}
 		return e, nil
 	case tokWord:
