@@ -94,12 +94,12 @@ func TestRunTaskQueryLanguageErrors(t *testing.T) {
 	e.register("web", 4096, 4096)
 	e.simpleTaskDef("web", 16, 16)
 	for expr, where := range map[string]string{
-		"attribute:stack ==":                    "position 18",
-		"attribute:stack == prod and":           "position 27",
-		"color == red":                          "unknown subject \"color\"",
-		"runningTasksCount > many":              "expected an integer",
-		"attribute:x =~ 'a(?=b)'":               "look-ahead",
-		"(attribute:a exists":                   "expected \")\"",
+		"attribute:stack ==":                          "position 18",
+		"attribute:stack == prod and":                 "position 27",
+		"color == red":                                "unknown subject \"color\"",
+		"runningTasksCount > many":                    "expected an integer",
+		"attribute:x =~ 'a(?=b)'":                     "look-ahead",
+		"(attribute:a exists":                         "expected \")\"",
 		strings.Repeat("attribute:a exists and ", 90): "2000",
 	} {
 		_, err := e.ECS.RunTask(e.ctx(), &awsecs.RunTaskInput{Cluster: aws.String("web"), TaskDefinition: aws.String("web"),
