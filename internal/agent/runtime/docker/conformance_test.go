@@ -23,7 +23,7 @@ func TestConformance(t *testing.T) {
 	}
 	runtimetest.Run(t, func(*testing.T) runtime.Runtime { return rt }, runtimetest.Images{
 		Image:  imgs.Echo,
-		Absent: "quayside.invalid/absent:latest",
+		Absent: "127.0.0.1:1/absent:latest", // a registry that refuses at once: no lookups off the machine
 		Behave: behave,
 		HealthCheck: &runtime.HealthCheck{
 			Test: []string{"CMD", "/echo", "healthcheck"}, Interval: 250 * time.Millisecond,

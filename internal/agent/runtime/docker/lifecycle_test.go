@@ -266,7 +266,7 @@ func TestEnsureImage(t *testing.T) {
 	}
 	t.Logf("8 concurrent EnsureImage of a present image: %s", time.Since(start))
 
-	for _, ref := range []string{"quayside-test/absent:nope", "127.0.0.1:1/absent:1"} {
+	for _, ref := range []string{"127.0.0.1:1/absent:1", "127.0.0.1:1/quayside-test/absent:nope"} {
 		start = time.Now()
 		err := e.rt.EnsureImage(e.ctx(), ref)
 		var pe *runtime.PullError
