@@ -41,7 +41,7 @@ const benchCallers = 64
 func benchPlacement(b *testing.B, nodes int) {
 	en := newBenchEnv(b, nodes)
 	mix := benchMix()
-	var next, placed atomic.Int64
+	var next, placed, calls, attempts atomic.Int64
 	lat := make([][]time.Duration, benchCallers)
 	var wg sync.WaitGroup
 	cpu0 := cpuTime()
@@ -63,12 +63,15 @@ func benchPlacement(b *testing.B, nodes int) {
 					return
 				}
 				placed.Add(int64(len(res.Tasks)))
+				calls.Add(1)
+				attempts.Add(int64(res.Attempts))
 			}
 		})
 	}
 	wg.Wait()
 	b.StopTimer()
 	b.ReportMetric(float64(placed.Load())/b.Elapsed().Seconds(), "placements/s")
+	b.ReportMetric(float64(attempts.Load())/float64(calls.Load()), "attempts/call")
 	// CPU time of this process per placement: what a quiet machine's two
 	// cores bound the rate by, whatever else shares this one.
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(placed.Load()), "cpu-µs/placement")

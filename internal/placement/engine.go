@@ -17,7 +17,7 @@ import (
 
 // Defaults of Deps.
 const (
-	DefaultMaxAttempts = 8
+	DefaultMaxAttempts = 4
 	DefaultBarrierWait = time.Second
 )
 
@@ -27,7 +27,8 @@ type Deps struct {
 	Logger *slog.Logger
 	// MaxAttempts bounds how many times one placement is decided and
 	// committed when its commit finds chosen nodes that can no longer take
-	// their tasks (default DefaultMaxAttempts).
+	// their tasks (default DefaultMaxAttempts). The last attempt decides
+	// inside the commit, where no other placement can intervene.
 	MaxAttempts int
 	// BarrierWait bounds how long a placement waits for the views to catch
 	// up with the store before deciding anyway (default
@@ -339,6 +340,6 @@ func (e *Engine) barrier(ctx context.Context) error {
 	}
 }
 
-// errContention is returned when every attempt of a placement found its
-// chosen nodes taken.
+// errContention is returned when even the decision inside the commit kept
+// finding its chosen nodes stale.
 var errContention = errs.New(errs.Server, "The placement could not be committed: the chosen container instances kept changing. Retry the request.")

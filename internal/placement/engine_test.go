@@ -26,12 +26,17 @@ type env struct {
 }
 
 func newEnv(t testing.TB, opts bolt.Options) *env {
+	return newEnvWith(t, opts, Deps{Seed: 42})
+}
+
+func newEnvWith(t testing.TB, opts bolt.Options, d Deps) *env {
 	t.Helper()
 	st, err := bolt.Open(t.TempDir()+"/state.db", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := New(Deps{Store: st, Seed: 42})
+	d.Store = st
+	e := New(d)
 	t.Cleanup(func() {
 		e.Close()
 		st.Close()
@@ -212,9 +217,19 @@ func TestPlaceRetriesOnStaleNodes(t *testing.T) {
 	}
 }
 
-// Concurrent placements never overcommit a node, whatever the strategy.
+// Concurrent placements never overcommit a node, whatever the strategy,
+// and they all end: with the default attempts, and when every placement
+// decides inside its commit (MaxAttempts 1) or right after one optimistic
+// try.
 func TestPlaceConcurrentNeverOvercommits(t *testing.T) {
-	en := newEnv(t, bolt.Options{})
+	for _, attempts := range []int{0, 1, 2} {
+		t.Run(fmt.Sprint("MaxAttempts=", attempts), func(t *testing.T) {
+			testConcurrentPlacements(t, newEnvWith(t, bolt.Options{}, Deps{Seed: 7, MaxAttempts: attempts}))
+		})
+	}
+}
+
+func testConcurrentPlacements(t *testing.T, en *env) {
 	for i := range 5 {
 		en.register(fmt.Sprint("i", i), 1000, 100000)
 	}

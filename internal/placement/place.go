@@ -57,6 +57,13 @@ func (e *Engine) Place(ctx context.Context, req *Request) (*Result, error) {
 	}
 	rng := e.newRand()
 	for attempt := 1; ; attempt++ {
+		if attempt == e.maxAttempts {
+			res, err := e.placeInCommit(ctx, c, req, rng)
+			if res != nil {
+				res.Attempts = attempt
+			}
+			return res, err
+		}
 		a := decide(c, req, rng)
 		if a.plan != nil && a.plan.NoNodes {
 			return &Result{Plan: a.plan, Attempts: attempt}, nil
@@ -71,10 +78,64 @@ func (e *Engine) Place(ctx context.Context, req *Request) (*Result, error) {
 		}
 		c.install(stale.fresh...)
 		c.forget(stale.gone...)
-		if attempt >= e.maxAttempts {
-			return nil, errContention
-		}
 	}
+}
+
+// maxRefresh bounds how many stale nodes a decision inside the commit
+// refreshes before it gives up.
+const maxRefresh = 64
+
+// placeInCommit is the last attempt of a contended placement: it decides
+// inside the transaction, where nothing else commits, refreshing each
+// chosen node that turns out stale and deciding again, so it cannot lose
+// to other placements.
+func (e *Engine) placeInCommit(ctx context.Context, c *clusterCache, req *Request, rng interface{ Uint64() uint64 }) (*Result, error) {
+	var res *Result
+	var saved []cached
+	var expected []*pendingRec
+	defer func() { c.unexpect(expected) }()
+	expect := func(rec *store.InstanceRecord, value []byte) {
+		pr := &pendingRec{rec: rec, value: value}
+		c.expect(pr)
+		expected = append(expected, pr)
+	}
+	rev, err := e.st.Update(ctx, func(tx store.Tx) error {
+		res, saved = nil, nil
+		if req.Before != nil {
+			if err := req.Before(tx); err != nil {
+				return err
+			}
+		}
+		for range maxRefresh {
+			a := decide(c, req, rng)
+			res = &Result{Plan: a.plan, Outcomes: a.outcomes}
+			if a.plan != nil && a.plan.NoNodes {
+				return nil
+			}
+			var err error
+			res.Tasks, saved, err = commitSlow(tx, c, req, a, nil, expect)
+			var stale *staleError
+			if errors.As(err, &stale) {
+				c.install(stale.fresh...)
+				c.forget(stale.gone...)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			return after(tx, req, res)
+		}
+		return errContention
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Rev = rev
+	for i := range saved {
+		saved[i].modRev = rev
+	}
+	c.install(saved...)
+	return res, nil
 }
 
 // attempt is one decision, with the cached records it was made on.
