@@ -81,22 +81,26 @@ func instanceView(rec *store.InstanceRecord, tags, health bool) model.ContainerI
 	return ci
 }
 
-// cqlTargetOf is what the cluster query language sees of an instance.
-// groups may be nil when no expression needs task groups.
-func cqlTargetOf(rec *store.InstanceRecord, groups map[string]bool) *cql.Target {
+// cqlTargetOf is what the cluster query language sees of an instance; its
+// task groups are those the record counts (the tasks placed on it that
+// have not stopped), as the scheduler sees them.
+func cqlTargetOf(rec *store.InstanceRecord) *cql.Target {
 	t := &cql.Target{
 		Attributes:   make(map[string]string, len(rec.Attributes)),
 		EC2Instance:  rec.Ec2InstanceId,
 		Connected:    rec.AgentConnected,
 		Registered:   rec.RegisteredAt.Time,
 		RunningTasks: int(rec.RunningTasksCount),
-		TaskGroups:   groups,
+		TaskGroups:   make(map[string]bool, len(rec.TaskGroups)),
 	}
 	if rec.VersionInfo != nil {
 		t.Version = rec.VersionInfo.AgentVersion
 	}
 	for _, at := range rec.Attributes {
 		t.Attributes[at.Name] = at.Value
+	}
+	for g, n := range rec.TaskGroups {
+		t.TaskGroups[g] = n > 0
 	}
 	return t
 }
@@ -111,20 +115,3 @@ func parseFilter(expr string) (*cql.Expr, error) {
 	return e, nil
 }
 
-// activeTaskGroups maps each instance id of cluster to the groups of its
-// tasks that have not stopped. It scans the cluster's tasks, so callers only
-// ask for it when an expression or constraint needs groups.
-func activeTaskGroups(tx store.ReadTx, cluster string) (map[string]map[string]bool, error) {
-	out := map[string]map[string]bool{}
-	err := store.ScanJSON(tx, store.TasksPrefix+cluster+"/", "", func(_ string, t *store.TaskRecord) (bool, error) {
-		if t.InstanceID == "" || model.TaskStatusRank(t.LastStatus) >= model.TaskStatusRank(model.StatusStopped) {
-			return true, nil
-		}
-		if out[t.InstanceID] == nil {
-			out[t.InstanceID] = map[string]bool{}
-		}
-		out[t.InstanceID][t.Group] = true
-		return true, nil
-	})
-	return out, err
-}

@@ -122,15 +122,9 @@ func (a *API) listContainerInstances(ctx context.Context, in *model.ListContaine
 		if err != nil {
 			return err
 		}
-		var groups map[string]map[string]bool
-		if filter != nil && filter.UsesTaskGroups() {
-			if groups, err = activeTaskGroups(tx, c.ClusterName); err != nil {
-				return err
-			}
-		}
 		out.ContainerInstanceArns, out.NextToken, err = listPage(tx, store.InstancesPrefix+c.ClusterName+"/", p,
 			func(rec *store.InstanceRecord) (string, bool) {
-				return rec.ContainerInstanceArn, listsInstance(rec, string(in.Status), filter, groups[rec.ID])
+				return rec.ContainerInstanceArn, listsInstance(rec, string(in.Status), filter)
 			})
 		return err
 	})
@@ -142,14 +136,14 @@ func (a *API) listContainerInstances(ctx context.Context, in *model.ListContaine
 
 // listsInstance applies ListContainerInstances' status and filter: without
 // a status every instance but INACTIVE ones is listed.
-func listsInstance(rec *store.InstanceRecord, status string, filter *cql.Expr, groups map[string]bool) bool {
+func listsInstance(rec *store.InstanceRecord, status string, filter *cql.Expr) bool {
 	switch {
 	case status == "" && rec.Status == model.StatusInactive:
 		return false
 	case status != "" && rec.Status != status:
 		return false
 	}
-	return filter == nil || filter.Eval(cqlTargetOf(rec, groups))
+	return filter == nil || filter.Eval(cqlTargetOf(rec))
 }
 
 // updateContainerInstancesState moves instances between ACTIVE and
