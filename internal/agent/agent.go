@@ -130,7 +130,7 @@ func (a *Agent) fail(err error) {
 }
 
 func (a *Agent) loadIdentity() error {
-	id, err := a.j.identity()
+	id, err := readIdentity(a.cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("agent: read identity: %w", err)
 	}
@@ -140,7 +140,7 @@ func (a *Agent) loadIdentity() error {
 	id.Cluster = a.cfg.Cluster
 	if id.EC2InstanceID == "" {
 		id.EC2InstanceID = newEC2InstanceID()
-		if err := a.j.saveIdentity(id); err != nil {
+		if err := writeIdentity(a.cfg.DataDir, id); err != nil {
 			return err
 		}
 	}

@@ -40,12 +40,12 @@ type env struct {
 	down    atomic.Bool // the network between agent and control plane is cut
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...func(*server.Config)) *env {
 	t.Helper()
-	h := servertest.Start(t, func(c *server.Config) {
+	h := servertest.Start(t, append([]func(*server.Config){func(c *server.Config) {
 		c.HeartbeatPeriod = 200 * time.Millisecond
 		c.PollWait = 2 * time.Second
-	})
+	}}, opts...)...)
 	rt := fake.New(fake.Options{})
 	e := &env{t: t, h: h, cluster: "default", rt: rt, eng: rt, pause: "quayside-test/pause:latest", dir: t.TempDir()}
 	if _, err := h.ECS.CreateCluster(t.Context(), &ecs.CreateClusterInput{ClusterName: aws.String(e.cluster)}); err != nil {

@@ -16,15 +16,15 @@ import (
 	"github.com/quayside/quayside/internal/agentproto"
 )
 
-// The journal is the agent's memory on disk (DataDir/agent.db): its
-// identity, every task it manages with the last report it made, and the
-// outbox of reports not yet acknowledged, keyed task ARN + sequence number
-// so that they come out in order per task.
+// The journal is the agent's memory on disk (DataDir/agent.db): every task
+// it manages with the last report it made, and the outbox of reports not
+// yet acknowledged, keyed task ARN + sequence number so that they come out
+// in order per task. Losing it loses nothing for good: the control plane's
+// assignments carry the tasks, their state and the last sequence number
+// applied, and the engine's labels lead back to the containers.
 var (
-	bucketMeta   = []byte("meta")
 	bucketTasks  = []byte("tasks")
 	bucketOutbox = []byte("outbox")
-	keyIdentity  = []byte("identity")
 )
 
 // Acknowledgements are kept in memory first (pending skips them) and
@@ -35,13 +35,6 @@ type journal struct {
 
 	mu    sync.Mutex
 	acked map[string]uint64 // task ARN → highest acknowledged Seq not yet settled
-}
-
-// identity is who the node is to the control plane.
-type identity struct {
-	Cluster              string `json:"cluster"`
-	ContainerInstanceArn string `json:"containerInstanceArn,omitzero"`
-	EC2InstanceID        string `json:"ec2InstanceId"`
 }
 
 // taskRecord is what the agent keeps of one task.
@@ -63,7 +56,7 @@ func openJournal(dir string) (*journal, error) {
 		return nil, fmt.Errorf("agent: open journal: %w", err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketTasks, bucketOutbox} {
+		for _, b := range [][]byte{bucketTasks, bucketOutbox} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -78,21 +71,6 @@ func openJournal(dir string) (*journal, error) {
 }
 
 func (j *journal) Close() error { return j.db.Close() }
-
-func (j *journal) identity() (identity, error) {
-	var id identity
-	err := j.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketMeta).Get(keyIdentity); v != nil {
-			return json.Unmarshal(v, &id)
-		}
-		return nil
-	})
-	return id, err
-}
-
-func (j *journal) saveIdentity(id identity) error {
-	return j.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucketMeta), keyIdentity, id) })
-}
 
 // tasks returns every task record.
 func (j *journal) tasks() ([]taskRecord, error) {

@@ -2,10 +2,14 @@ package agent_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/quayside/quayside/internal/agent/runtime"
@@ -155,4 +159,49 @@ func TestControlPlaneRestart(t *testing.T) {
 	e.waitRunning(arn, second)
 	e.stop(arn)
 	e.waitStopped(arn)
+}
+
+// A node that lost its journal (but not its identity) picks its tasks up
+// from the control plane: it adopts their containers and its reports carry
+// on from the sequence number the control plane last applied.
+func TestLostJournalRecoversFromControlPlane(t *testing.T) {
+	e := newEnv(t)
+	n := e.start()
+	e.instance()
+	arn := e.run(e.register("amnesia", container("app")))
+	e.waitRunning(arn)
+	creates := e.rt.Stats().Creates
+	n.kill(t)
+	if err := os.Remove(filepath.Join(e.dir, "agent.db")); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	e.waitRunning(arn)
+	e.stop(arn)
+	e.waitStopped(arn)
+	if got := e.rt.Stats().Creates; got != creates {
+		t.Errorf("%d containers created again", got-creates)
+	}
+	if task := e.describe(arn); task.Containers[0].ExitCode == nil {
+		t.Errorf("the stop was not reported: %+v", task.Containers[0])
+	}
+}
+
+func TestDeregisteredNodeStops(t *testing.T) {
+	e := newEnv(t)
+	n := e.start()
+	ci := e.instance()
+	if _, err := e.h.ECS.DeregisterContainerInstance(t.Context(), &ecs.DeregisterContainerInstanceInput{
+		Cluster: aws.String(e.cluster), ContainerInstance: ci.ContainerInstanceArn, Force: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-n.done:
+		if err == nil || !strings.Contains(err.Error(), "deregistered") {
+			t.Errorf("agent.Run = %v, want the deregistration", err)
+		}
+		n.done <- nil
+	case <-time.After(waitLimit):
+		t.Fatal("the agent of a deregistered node kept running")
+	}
 }

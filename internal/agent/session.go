@@ -85,7 +85,7 @@ func (a *Agent) register(ctx context.Context) error {
 	}
 	if id.ContainerInstanceArn != resp.ContainerInstanceArn {
 		id.ContainerInstanceArn = resp.ContainerInstanceArn
-		if err := a.j.saveIdentity(id); err != nil {
+		if err := writeIdentity(a.cfg.DataDir, id); err != nil {
 			return fmt.Errorf("agent: save identity: %w", err)
 		}
 	}
