@@ -114,4 +114,3 @@ func parseFilter(expr string) (*cql.Expr, error) {
 	}
 	return e, nil
 }
-

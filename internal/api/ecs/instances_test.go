@@ -210,7 +210,8 @@ func TestDeregisterContainerInstance(t *testing.T) {
 	busy := e.register("web", 1024, 2048)
 	idle := e.register("web", 1024, 2048)
 	td := e.simpleTaskDef("web", 1024, 256)
-	run := e.runTask(&awsecs.RunTaskInput{Cluster: aws.String("web"), TaskDefinition: aws.String(td)})
+	run := e.runTask(&awsecs.RunTaskInput{Cluster: aws.String("web"), TaskDefinition: aws.String(td),
+		PlacementConstraints: []types.PlacementConstraint{{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("ec2InstanceId == " + aws.ToString(busy.Ec2InstanceId))}}})
 	if len(run.Tasks) != 1 || aws.ToString(run.Tasks[0].ContainerInstanceArn) != aws.ToString(busy.ContainerInstanceArn) {
 		t.Fatalf("task not on the first instance: %+v", run)
 	}
