@@ -134,6 +134,10 @@ func (r *runner) stop(ctx context.Context, name string, timeout time.Duration) {
 	r.inflight++
 	r.bg.Go(func() {
 		err := r.a.rt.StopContainer(ctx, id, timeout)
+		if err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			// The engine may be down: do not ask again at once.
+			sleep(ctx, time.Second)
+		}
 		r.post(func() {
 			r.inflight--
 			r.s.StopDone(name)

@@ -53,7 +53,23 @@ func (a *Agent) finish(r *runner) {
 		delete(a.runners, r.arn)
 	}
 	a.finished[r.arn] = a.now()
+	if len(a.finished) > maxFinished {
+		a.pruneFinished()
+	}
 	a.mu.Unlock()
+}
+
+// maxFinished bounds the memory of finished tasks between full sets.
+const maxFinished = 4096
+
+// pruneFinished forgets tasks finished over an hour ago: no assignment
+// that old can still be on its way. The caller holds a.mu.
+func (a *Agent) pruneFinished() {
+	for arn, at := range a.finished {
+		if a.now().Sub(at) > time.Hour {
+			delete(a.finished, arn)
+		}
+	}
 }
 
 // forget stops managing a task the control plane does not know, removes

@@ -235,11 +235,7 @@ func (a *Agent) syncFull(ctx context.Context, tasks []agentproto.Assignment) {
 			unknown = append(unknown, r)
 		}
 	}
-	for arn, at := range a.finished {
-		if a.now().Sub(at) > time.Hour {
-			delete(a.finished, arn)
-		}
-	}
+	a.pruneFinished()
 	a.synced = true
 	a.mu.Unlock()
 	for _, r := range unknown {
