@@ -22,6 +22,32 @@ type controlPlane interface {
 	Report(context.Context, *agentproto.ReportRequest) (*agentproto.ReportResponse, error)
 }
 
+// callTimeout bounds every call but the assignments long poll (which has
+// its own bound), so that a control plane that stops answering on an open
+// connection cannot stall the agent.
+const callTimeout = 30 * time.Second
+
+// timed applies callTimeout to a control plane's short calls.
+type timed struct{ controlPlane }
+
+func (t timed) Register(ctx context.Context, in *agentproto.RegisterRequest) (*agentproto.RegisterResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	return t.controlPlane.Register(ctx, in)
+}
+
+func (t timed) Heartbeat(ctx context.Context, in *agentproto.HeartbeatRequest) (*agentproto.HeartbeatResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	return t.controlPlane.Heartbeat(ctx, in)
+}
+
+func (t timed) Report(ctx context.Context, in *agentproto.ReportRequest) (*agentproto.ReportResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	return t.controlPlane.Report(ctx, in)
+}
+
 // Agent is a node agent. Build it with New and run it with Run, once.
 type Agent struct {
 	cfg Config
@@ -77,7 +103,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg:      c,
 		log:      c.Logger,
 		rt:       c.Runtime,
-		cp:       agentproto.NewClient(c.Server, c.Token, hc),
+		cp:       timed{agentproto.NewClient(c.Server, c.Token, hc)},
 		now:      c.Clock,
 		kick:     make(chan struct{}, 1),
 		ready:    make(chan struct{}),

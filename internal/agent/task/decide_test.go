@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quayside/quayside/internal/agent/runtime"
 	"github.com/quayside/quayside/internal/model"
 )
 
@@ -197,4 +198,25 @@ func TestStoppedTaskCleansLeftovers(t *testing.T) {
 	m.run(running)
 	m.s.Status = stopped // e.g. restored after a crash between report and removal
 	want(t, m.run(stopped), "Stop(app)", "Remove(app)", "Done")
+}
+
+func TestDependsOnComplete(t *testing.T) {
+	td := def(ctr("migrate", nonEssential), ctr("app", dependsOn("migrate", model.ContainerConditionComplete)))
+	m := newSim(t, td, model.StatusPending)
+	m.run(running)
+	if a := Decide(m.t, running, m.s, m.now); a.Kind != Wait {
+		t.Fatalf("app started before migrate completed: %+v", a)
+	}
+	m.exit("migrate", 5) // any exit code completes
+	want(t, m.run(running), "Start(app)", "ACTIVATING", "RUNNING", "Wait")
+}
+
+func TestContainerOOMReason(t *testing.T) {
+	m := newSim(t, def(ctr("app")), model.StatusPending)
+	m.run(running)
+	cs := m.s.C("app")
+	cs.Observe(runtime.ContainerStatus{ID: cs.RuntimeID, State: "exited", ExitCode: 137, OOMKilled: true})
+	if r := Report(m.t, m.s).Containers[0]; r.Reason != "OutOfMemoryError: Container killed due to memory usage" || *r.ExitCode != 137 {
+		t.Errorf("OOM-killed container report = %+v", r)
+	}
 }
