@@ -17,7 +17,8 @@ type Images struct {
 	// succeeds for it.
 	Image string
 	// Absent is a reference that is not present and cannot be pulled, e.g.
-	// "quayside.invalid/absent:latest".
+	// one on a loopback registry that refuses connections (so that no
+	// lookup leaves the machine).
 	Absent string
 	// Behave sets the image, entrypoint, command and environment of spec so
 	// that the container behaves as b says (see Behaviour).
