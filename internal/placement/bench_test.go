@@ -84,7 +84,7 @@ func benchPlacement(b *testing.B, nodes int) {
 
 // newBenchEnv registers nodes instances of 16 vCPUs and 64 GiB in three
 // zones and three instance types, and warms the engine's view.
-func newBenchEnv(b *testing.B, nodes int) *env {
+func newBenchEnv(b testing.TB, nodes int) *env {
 	en := newEnv(b, bolt.Options{})
 	const batch = 500
 	for start := 0; start < nodes; start += batch {

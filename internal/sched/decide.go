@@ -105,10 +105,10 @@ type call struct {
 	// minCPU and minMemory are what a node must have left (beyond this
 	// decision's tasks) to take the task; math.MinInt64 when it needs none.
 	minCPU, minMemory int64
-	k                 []uint8  // tasks this decision placed, by slot
-	hit               []int32  // slots with k > 0
-	gcol              []int32  // this group's task counts by slot; nil: none anywhere
-	inst              instance // scratch for memberOf
+	k                 []uint8     // tasks this decision placed, by slot
+	hit               []int32     // slots with k > 0
+	gidx              *groupIndex // this group's tasks by slot; nil: none anywhere
+	inst              instance    // scratch for memberOf
 	rank              ranking
 }
 
@@ -132,7 +132,7 @@ func newCall(v *ClusterView, t *TaskSpec, rng *rand.Rand) *call {
 		*buf = make([]uint8, len(v.nodes))
 	}
 	c.k = (*buf)[:len(v.nodes)]
-	c.gcol = v.groupColumn(t.Group)
+	c.gidx = v.groupIndex(t.Group)
 	c.rank = newRanking(c)
 	return c
 }
@@ -153,8 +153,8 @@ func (c *call) left(val, need int64, s int32) int64 { return val - int64(c.k[s])
 // counting this decision's.
 func (c *call) groupCount(s int32) int {
 	n := int(c.k[s])
-	if c.gcol != nil {
-		n += int(c.gcol[s])
+	if c.gidx != nil {
+		n += int(c.gidx.counts[s])
 	}
 	return n
 }

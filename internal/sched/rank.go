@@ -125,16 +125,35 @@ func (c *call) pick(cands *candidates) int32 {
 }
 
 // scan returns a feasible slot with the smallest keys, chosen at random
-// among equals: each level keeps the slots with its smallest key.
+// among equals. It applies the first level while it collects, checking
+// feasibility only for slots whose key can still win, then narrows the
+// ties by the other levels.
 func (r *ranking) scan(cands []int32) int32 {
+	c := r.c
 	ties := r.buf[:0]
-	for _, s := range cands {
-		if r.c.fits(s) {
-			ties = append(ties, s)
+	if len(r.levels) == 0 {
+		for _, s := range cands {
+			if c.fits(s) {
+				ties = append(ties, s)
+			}
 		}
+		r.buf = ties
+		return r.choose(ties, 0)
+	}
+	l := &r.levels[0]
+	best := int64(math.MaxInt64)
+	for _, s := range cands {
+		k := r.key(l, s)
+		if k > best || !c.fits(s) {
+			continue
+		}
+		if k < best {
+			best, ties = k, ties[:0]
+		}
+		ties = append(ties, s)
 	}
 	r.buf = ties
-	return r.choose(ties, 0)
+	return r.choose(ties, 1)
 }
 
 // choose narrows ties by the levels from first on and picks one of the

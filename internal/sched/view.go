@@ -30,7 +30,7 @@ type ClusterView struct {
 
 	mu     sync.Mutex      // guards the memoized indexes below
 	bidx   [2]*sortedIndex // by remaining CPU, memory
-	gcols  map[string][]int32
+	gidx   map[string]*groupIndex
 	acols  map[string]*attrColumn
 	static map[string]*candidates
 }
@@ -87,6 +87,13 @@ func (v *ClusterView) Put(n *Node) {
 		v.byID[n.ID] = s
 	}
 	v.moveIndexed(s, old, n)
+	if old == nil {
+		for _, x := range v.gidx {
+			if x.covers(s) {
+				x.set(s, 0)
+			}
+		}
+	}
 	v.nodes[s] = n
 	v.cpu[s], v.mem[s], v.gpu[s] = n.CPU, n.Memory, n.GPU
 	v.dynTCP[s], v.dynUDP[s] = int32(n.DynamicFree.TCP), int32(n.DynamicFree.UDP)
@@ -104,6 +111,11 @@ func (v *ClusterView) Remove(id string) {
 	}
 	v.moveGroups(s, v.nodes[s], nil)
 	v.moveIndexed(s, v.nodes[s], nil)
+	for _, x := range v.gidx {
+		if x.covers(s) {
+			x.remove(s)
+		}
+	}
 	delete(v.byID, id)
 	v.nodes[s] = nil
 	v.cpu[s], v.mem[s], v.gpu[s], v.dynTCP[s], v.dynUDP[s] = 0, 0, 0, 0, 0
@@ -161,8 +173,8 @@ func (v *ClusterView) setGroup(g string, s, c int32) {
 	case c > 0:
 		m[s] = c
 	}
-	if col, ok := v.gcols[g]; ok && int(s) < len(col) {
-		col[s] = max(c, 0)
+	if x, ok := v.gidx[g]; ok && x.covers(s) && x.pos[s] >= 0 {
+		x.set(s, max(c, 0))
 	}
 }
 
@@ -193,33 +205,6 @@ func (c *attrColumn) id(n *Node, name string) int32 {
 		c.values[val] = id
 	}
 	return id
-}
-
-// groupColumn returns the per-slot task counts of group g (nil when no
-// node runs one). The column is built once and kept current by Put.
-func (v *ClusterView) groupColumn(g string) []int32 {
-	m := v.groups[g]
-	if len(m) == 0 {
-		return nil
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	col, ok := v.gcols[g]
-	if ok && len(col) == len(v.nodes) {
-		return col
-	}
-	col = make([]int32, len(v.nodes))
-	for s, c := range m {
-		col[s] = c
-	}
-	if v.gcols == nil {
-		v.gcols = map[string][]int32{}
-	}
-	if len(v.gcols) >= maxMemo {
-		clear(v.gcols)
-	}
-	v.gcols[g] = col
-	return col
 }
 
 // attrColumn returns the interned values of attribute name by slot.
