@@ -16,8 +16,12 @@ func benchView(n int) *ClusterView {
 		nd.CPU -= int64(r.IntN(2048))
 		nd.Memory -= int64(r.IntN(8192))
 		nd.Ports = []uint16{22, 2375, 2376, 51678, 51679}
+		nd.Groups = map[string]int{"service:big": 1 + i%3}
 		if i%10 == 0 {
-			nd.Groups = map[string]int{"service:web": 1}
+			nd.Groups["service:web"] = 1
+		}
+		if i%100 == 0 { // full, and free of service:big
+			nd.CPU, nd.Groups = 0, map[string]int{}
 		}
 		v.Put(nd)
 	}
@@ -36,6 +40,8 @@ func BenchmarkDecide(b *testing.B) {
 		"distinct":     {CPU: 64, Memory: 128, Group: "service:web", Constraints: []Constraint{distinct}, Strategies: []Strategy{{Spread, "attribute:ecs.availability-zone"}}},
 		"dynamic-cql":  {CPU: 64, Memory: 128, Constraints: []Constraint{memberOf("runningTasksCount < 5")}, Strategies: []Strategy{{Binpack, "cpu"}}},
 		"static-ports": {CPU: 64, Memory: 128, Ports: []uint16{8080}, Strategies: []Strategy{{Spread, "instanceId"}}},
+		// A group with more tasks than nodes, the nodes free of it full.
+		"spread-big-group": {CPU: 64, Memory: 128, Group: "service:big", Strategies: DefaultServiceStrategies},
 	}
 	for name, task := range tasks {
 		b.Run(name, func(b *testing.B) {
