@@ -107,12 +107,16 @@ type InstanceRecord struct {
 // ServiceRecord is a stored service. ServiceConnect is the service's
 // Service Connect configuration (ECS shows it only inside deployments);
 // ClientToken and RequestHash make a retried CreateService idempotent.
+// InactiveAt is when the service was first seen INACTIVE (whoever makes it
+// INACTIVE may set it; the retention controller sets it otherwise): it is
+// purged a retention period later.
 type ServiceRecord struct {
 	model.Service
 	Cluster        string                             `json:"qCluster"`
 	ServiceConnect *model.ServiceConnectConfiguration `json:"qServiceConnect,omitzero"`
 	ClientToken    string                             `json:"qClientToken,omitzero"`
 	RequestHash    string                             `json:"qRequestHash,omitzero"`
+	InactiveAt     model.Time                         `json:"qInactiveAt,omitzero"`
 }
 
 // ClientTokenRecord remembers what a RunTask clientToken produced, for

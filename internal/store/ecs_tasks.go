@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -30,6 +31,27 @@ func SaveTask(tx Tx, t *TaskRecord) error {
 		return err
 	}
 	return PutJSON(tx, TaskKey(t.Cluster, t.ID), t)
+}
+
+// ErrTaskNotStopped is returned by DeleteTask for a task that has not
+// stopped.
+var ErrTaskNotStopped = errors.New("store: task has not stopped")
+
+// DeleteTask removes a task record once the task has STOPPED (or gone on to
+// DELETED). A stopped task counts in no cluster or instance counter and
+// holds no claim, so removing it leaves the books as they are; a task that
+// has not stopped is refused with ErrTaskNotStopped and nothing is
+// written. Deleting an absent task is not an error.
+func DeleteTask(tx Tx, cluster, id string) error {
+	var t TaskRecord
+	_, had, err := GetJSON(tx, TaskKey(cluster, id), &t)
+	if err != nil || !had {
+		return err
+	}
+	if !isStopped(t.LastStatus) {
+		return fmt.Errorf("%w: %s is %s", ErrTaskNotStopped, id, t.LastStatus)
+	}
+	return tx.Delete(TaskKey(cluster, id))
 }
 
 type taskCounts struct{ running, pending int32 }
