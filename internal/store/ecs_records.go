@@ -64,7 +64,22 @@ type TaskRecord struct {
 	// ReportedSeq is the highest agent report sequence number applied to
 	// the task (see agentproto.TaskReport.Seq).
 	ReportedSeq uint64 `json:"qReportedSeq,omitzero"`
+	// ServiceStop says why the service scheduler asked the task to stop
+	// (one of the ServiceStop* values; empty when it did not), so that a
+	// health-check failure can be told from a scale-in without reading
+	// the stoppedReason.
+	ServiceStop string `json:"qServiceStop,omitzero"`
 }
+
+// Why the service scheduler stopped a task (TaskRecord.ServiceStop).
+const (
+	ServiceStopScaleIn    = "scale-in"   // more tasks than desired, or replaced by a newer deployment
+	ServiceStopUnhealthy  = "unhealthy"  // failed its container health checks
+	ServiceStopDraining   = "draining"   // its container instance is DRAINING
+	ServiceStopLost       = "lost"       // its container instance's agent stopped answering
+	ServiceStopIneligible = "ineligible" // DAEMON: its instance no longer meets the constraints
+	ServiceStopDeleted    = "deleted"    // the service was deleted
+)
 
 // Claim is what a placed task holds on its container instance until it
 // stops: CPU units, MiB, static host ports, GPUs (GPUIDs names them when the
@@ -117,6 +132,13 @@ type ServiceRecord struct {
 	ClientToken    string                             `json:"qClientToken,omitzero"`
 	RequestHash    string                             `json:"qRequestHash,omitzero"`
 	InactiveAt     model.Time                         `json:"qInactiveAt,omitzero"`
+	// ThrottleFrom is when the service was last updated: the launch
+	// throttle counts only the failures of tasks created since (an
+	// UpdateService resets it, as in ECS).
+	ThrottleFrom model.Time `json:"qThrottleFrom,omitzero"`
+	// LastCompleted is the latest deployment that reached COMPLETED: the
+	// one the deployment circuit breaker rolls back to.
+	LastCompleted *model.Deployment `json:"qLastCompleted,omitzero"`
 }
 
 // ClientTokenRecord remembers what a RunTask clientToken produced, for
