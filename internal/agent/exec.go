@@ -11,6 +11,10 @@ import (
 	"github.com/quayside/quayside/internal/model"
 )
 
+// nameInUseWait bounds how long create waits for the holder of a taken
+// container name to show up in the engine's list.
+const nameInUseWait = 15 * time.Second
+
 // exec carries out an engine action. An error means "try again later";
 // failures that are the task's (a missing image, a container that cannot
 // start) are recorded in the state instead.
@@ -79,7 +83,10 @@ func (r *runner) spec(name string) runtime.ContainerSpec {
 
 // create creates a container. If the engine refuses, the container may
 // exist already (a crash between creating it and recording it): it is
-// adopted rather than created twice.
+// adopted rather than created twice. A taken name whose holder is not
+// listed yet is a create still under way in the engine (the agent was
+// killed during it): the runner asks again until the holder shows up, for
+// at most nameInUseWait.
 func (r *runner) create(ctx context.Context, name string) error {
 	id, err := r.a.rt.CreateContainer(ctx, r.spec(name))
 	if err == nil {
@@ -92,6 +99,18 @@ func (r *runner) create(ctx context.Context, name string) error {
 	if st, ok := r.find(ctx, name); ok {
 		r.s.C(name).Observe(st)
 		return nil
+	}
+	if errors.Is(err, runtime.ErrNameInUse) {
+		now := r.a.now()
+		if r.nameInUse == nil {
+			r.nameInUse = map[string]time.Time{}
+		}
+		if _, ok := r.nameInUse[name]; !ok {
+			r.nameInUse[name] = now
+		}
+		if now.Sub(r.nameInUse[name]) < nameInUseWait {
+			return err
+		}
 	}
 	r.s.CreateFailed(name, err.Error())
 	return nil

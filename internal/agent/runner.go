@@ -39,6 +39,7 @@ type runner struct {
 
 	pullCtx    context.Context
 	pullCancel context.CancelFunc
+	nameInUse  map[string]time.Time // container name → when its create first met a taken name
 
 	mu       sync.Mutex             // guards the fields below, shared with other goroutines
 	asg      *agentproto.Assignment // latest assignment not yet in the journal

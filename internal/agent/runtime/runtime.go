@@ -31,7 +31,8 @@ type Runtime interface {
 	// as they are; absent ones are pulled (concurrent calls for one image
 	// share one pull). A failed pull returns a *PullError.
 	EnsureImage(ctx context.Context, ref string) error
-	// CreateContainer creates (does not start) a container.
+	// CreateContainer creates (does not start) a container. A taken name
+	// is refused with an error matching ErrNameInUse.
 	CreateContainer(ctx context.Context, spec ContainerSpec) (id string, err error)
 	StartContainer(ctx context.Context, id string) error
 	// StopContainer sends the stop signal, then SIGKILL after timeout.
@@ -177,6 +178,20 @@ type Event struct {
 
 // ErrNotFound reports an unknown container.
 var ErrNotFound = errors.New("runtime: no such container")
+
+// ErrNameInUse reports a container name that is taken. The holder may not
+// be listed yet: an engine reserves the name before the container exists
+// (a create still under way, e.g. from an agent killed meanwhile).
+var ErrNameInUse = errors.New("runtime: container name in use")
+
+// NameInUse marks an engine's refusal of a taken name: the result matches
+// ErrNameInUse and keeps the engine's words.
+func NameInUse(err error) error { return nameInUse{err} }
+
+type nameInUse struct{ error }
+
+func (e nameInUse) Is(target error) bool { return target == ErrNameInUse }
+func (e nameInUse) Unwrap() error        { return e.error }
 
 // PullError is a failure to make an image available.
 type PullError struct {

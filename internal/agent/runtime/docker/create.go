@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
@@ -25,6 +26,9 @@ func (r *Runtime) CreateContainer(ctx context.Context, spec runtime.ContainerSpe
 	res, err := r.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name: spec.Name, Config: cfg, HostConfig: host,
 	})
+	if cerrdefs.IsConflict(err) {
+		return "", runtime.NameInUse(fmt.Errorf("create container %s: %w", spec.Name, err))
+	}
 	if err != nil {
 		return "", fmt.Errorf("create container %s: %w", spec.Name, err)
 	}

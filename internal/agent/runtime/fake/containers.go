@@ -34,7 +34,7 @@ func (r *Runtime) CreateContainer(_ context.Context, spec runtime.ContainerSpec)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if id, ok := r.names[spec.Name]; ok {
-		return "", fmt.Errorf("Error response from daemon: Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name", spec.Name, id)
+		return "", runtime.NameInUse(fmt.Errorf("Error response from daemon: Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name", spec.Name, id))
 	}
 	if !r.images[spec.Image] {
 		return "", fmt.Errorf("Error response from daemon: No such image: %s", spec.Image)

@@ -186,6 +186,8 @@ func testDuplicateName(s *suite) {
 	if id, err := s.rt.CreateContainer(s.ctx(), spec); err == nil {
 		s.extra = append(s.extra, id)
 		s.t.Fatalf("a second container with the name %q was created", spec.Name)
+	} else if !errors.Is(err, runtime.ErrNameInUse) {
+		s.t.Errorf("a duplicate name is refused with %v, not ErrNameInUse", err)
 	}
 	got, err := s.rt.List(s.ctx(), map[string]string{runtime.LabelCluster: s.run})
 	if err != nil {
