@@ -153,8 +153,10 @@ func TestAgentReportOrder(t *testing.T) {
 		t.Errorf("report for another node's task: %v", err)
 	}
 
-	// ReportedSeq survives a restart and comes back in the assignments.
-	task2 := e.runTaskAPI()
+	// ReportedSeq survives a restart and comes back in the assignments. Two
+	// nodes are registered now and RunTask places at random, so the task is
+	// started on the first node by name.
+	task2 := e.runTask(node)
 	e.report(node, running(task2, 3))
 	e.h.Restart() // same port and token: the client keeps working
 	full := e.poll(node, 0)
