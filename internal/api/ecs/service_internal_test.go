@@ -110,7 +110,8 @@ func TestDrainingServiceWithLiveTask(t *testing.T) {
 	}
 }
 
-func TestServiceStrategyAndConstraintRules(t *testing.T) {
+// The placement rules are shared by RunTask, StartTask and the services.
+func TestPlacementRules(t *testing.T) {
 	strategies := []struct {
 		typ   model.PlacementStrategyType
 		field string
@@ -122,7 +123,7 @@ func TestServiceStrategyAndConstraintRules(t *testing.T) {
 		{"random", "", true}, {"random", "cpu", false}, {"pack", "cpu", false},
 	}
 	for _, c := range strategies {
-		err := checkServiceStrategy(model.PlacementStrategy{Type: c.typ, Field: c.field})
+		err := checkStrategies([]model.PlacementStrategy{{Type: c.typ, Field: c.field}})
 		if (err == nil) != c.ok {
 			t.Errorf("strategy %s/%s: %v, want ok=%v", c.typ, c.field, err, c.ok)
 		}
@@ -136,11 +137,26 @@ func TestServiceStrategyAndConstraintRules(t *testing.T) {
 		{model.PlacementConstraint{Type: "memberOf", Expression: "attribute:a == b"}, true},
 		{model.PlacementConstraint{Type: "memberOf"}, false},
 		{model.PlacementConstraint{Type: "other", Expression: "x"}, false},
+		{model.PlacementConstraint{Type: "memberOf", Expression: "attribute:a =="}, false}, // malformed
 	}
 	for _, c := range constraints {
-		if err := checkServiceConstraint(c.c); (err == nil) != c.ok {
+		if _, _, err := parseConstraints([]model.PlacementConstraint{c.c}, 0); (err == nil) != c.ok {
 			t.Errorf("constraint %+v: %v, want ok=%v", c.c, err, c.ok)
 		}
+	}
+	six := make([]model.PlacementStrategy, 6)
+	for i := range six {
+		six[i] = model.PlacementStrategy{Type: "random"}
+	}
+	if err := checkStrategies(six); err == nil {
+		t.Error("six strategies were accepted")
+	}
+	distinct := []model.PlacementConstraint{{Type: "distinctInstance"}}
+	if _, _, err := parseConstraints(distinct, 9); err != nil {
+		t.Errorf("ten constraints with the definition's: %v", err)
+	}
+	if _, _, err := parseConstraints(distinct, 10); err == nil {
+		t.Error("eleven constraints with the definition's were accepted")
 	}
 }
 

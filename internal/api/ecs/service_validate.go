@@ -11,15 +11,12 @@ import (
 
 // Limits of a service's configuration [facts §7].
 const (
-	maxServicePlacementConstraints = 10 // including the task definition's
-	maxServicePlacementStrategies  = 5
-	maxServiceLoadBalancers        = 5
-	maxServiceRegistries           = 1
-	maxServiceCapacityProviders    = 20
-	maxServiceSubnets              = 16
-	maxServiceSecurityGroups       = 5
-	maxServiceConstraintExpression = 2000
-	maxServiceClientToken          = 36
+	maxServiceLoadBalancers     = 5
+	maxServiceRegistries        = 1
+	maxServiceCapacityProviders = 20
+	maxServiceSubnets           = 16
+	maxServiceSecurityGroups    = 5
+	maxServiceClientToken       = 36
 )
 
 // serviceSpec is a service's configuration after defaults: what its tasks
@@ -227,69 +224,14 @@ func (s *serviceSpec) checkRegistries() error {
 }
 
 func (s *serviceSpec) checkPlacement() error {
-	n := len(s.constraints)
+	fromDefinition := 0
 	if s.td != nil {
-		n += len(s.td.PlacementConstraints)
+		fromDefinition = len(s.td.PlacementConstraints)
 	}
-	if n > maxServicePlacementConstraints {
-		return errs.New(errs.InvalidParameter, "The number of placement constraints exceeds the limit of %d, including those in the task definition.", maxServicePlacementConstraints)
+	if _, _, err := parseConstraints(s.constraints, fromDefinition); err != nil {
+		return err
 	}
-	for _, c := range s.constraints {
-		if err := checkServiceConstraint(c); err != nil {
-			return err
-		}
-	}
-	if len(s.strategy) > maxServicePlacementStrategies {
-		return errs.New(errs.InvalidParameter, "The number of placement strategies exceeds the limit of %d.", maxServicePlacementStrategies)
-	}
-	for _, st := range s.strategy {
-		if err := checkServiceStrategy(st); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func checkServiceConstraint(c model.PlacementConstraint) error {
-	switch c.Type {
-	case model.PlacementConstraintTypeDistinctInstance:
-		if c.Expression != "" {
-			return errs.New(errs.InvalidParameter, "An expression cannot be specified for the distinctInstance placement constraint.")
-		}
-	case model.PlacementConstraintTypeMemberOf:
-		if c.Expression == "" {
-			return errs.New(errs.InvalidParameter, "An expression is required for the memberOf placement constraint.")
-		}
-		if len(c.Expression) > maxServiceConstraintExpression {
-			return errs.New(errs.InvalidParameter, "A placement constraint expression can be at most %d characters.", maxServiceConstraintExpression)
-		}
-	default:
-		return errs.New(errs.InvalidParameter, "Invalid placement constraint type %q: valid types are distinctInstance and memberOf.", c.Type)
-	}
-	return nil
-}
-
-// checkServiceStrategy accepts binpack on cpu or memory, spread on
-// instanceId, host or attribute:<name>, and random without a field.
-func checkServiceStrategy(st model.PlacementStrategy) error {
-	field := strings.ToLower(st.Field)
-	switch st.Type {
-	case model.PlacementStrategyTypeBinpack:
-		if field != "cpu" && field != "memory" {
-			return errs.New(errs.InvalidParameter, "Invalid field %q for the binpack placement strategy: valid fields are cpu and memory.", st.Field)
-		}
-	case model.PlacementStrategyTypeSpread:
-		if field != "instanceid" && field != "host" && !(strings.HasPrefix(field, "attribute:") && len(field) > len("attribute:")) {
-			return errs.New(errs.InvalidParameter, "Invalid field %q for the spread placement strategy: valid fields are instanceId, host and attribute:<name>.", st.Field)
-		}
-	case model.PlacementStrategyTypeRandom:
-		if st.Field != "" {
-			return errs.New(errs.InvalidParameter, "A field cannot be specified for the random placement strategy.")
-		}
-	default:
-		return errs.New(errs.InvalidParameter, "Invalid placement strategy type %q: valid types are binpack, spread and random.", st.Type)
-	}
-	return nil
+	return checkStrategies(s.strategy)
 }
 
 func (s *serviceSpec) checkDeploymentConfiguration() error {

@@ -148,7 +148,7 @@ func effectiveContainer(d model.ContainerDefinition, o *model.ContainerOverride)
 // the request's; together they may number at most ten.
 func (s *taskSpec) addDefinitionConstraints() error {
 	if len(s.req.constraints)+len(s.td.PlacementConstraints) > maxConstraints {
-		return errs.New(errs.InvalidParameter, "At most %d placement constraints can be used, counting those of the task definition.", maxConstraints)
+		return errs.New(errs.InvalidParameter, "The number of placement constraints exceeds the limit of %d, including those in the task definition.", maxConstraints)
 	}
 	s.memberOf = slices.Clone(s.req.memberOf)
 	for _, c := range s.td.PlacementConstraints {

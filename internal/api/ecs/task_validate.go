@@ -3,7 +3,6 @@ package ecs
 import (
 	"encoding/json"
 	"regexp"
-	"strings"
 
 	"github.com/quayside/quayside/internal/errs"
 	"github.com/quayside/quayside/internal/model"
@@ -19,9 +18,6 @@ const (
 	maxGroupLen          = 255
 	maxClientToken       = 64
 	maxOverridesJSON     = 8192
-	maxConstraints       = 10
-	maxStrategies        = 5
-	maxExpressionLen     = 2000
 	maxSubnets           = 16
 	maxSecurityGroups    = 5
 	defaultStoppedReason = "Task stopped by user"
@@ -105,74 +101,9 @@ func checkNetworkShape(nc *model.NetworkConfiguration) error {
 // checkConstraints validates the request's own placement constraints and
 // parses their expressions (the task definition's are added later).
 func (r *launchRequest) checkConstraints() error {
-	if len(r.constraints) > maxConstraints {
-		return errs.New(errs.InvalidParameter, "At most %d placement constraints can be given.", maxConstraints)
-	}
-	for _, c := range r.constraints {
-		switch c.Type {
-		case model.PlacementConstraintTypeDistinctInstance:
-			if c.Expression != "" {
-				return errs.New(errs.InvalidParameter, "An expression cannot be given for a distinctInstance placement constraint.")
-			}
-			r.distinct = true
-		case model.PlacementConstraintTypeMemberOf:
-			e, err := parseConstraint(c.Expression)
-			if err != nil {
-				return err
-			}
-			r.memberOf = append(r.memberOf, e)
-		default:
-			return errs.New(errs.InvalidParameter, "Placement constraint type %q is not valid; it must be distinctInstance or memberOf.", c.Type)
-		}
-	}
-	return nil
-}
-
-// parseConstraint parses a memberOf expression.
-func parseConstraint(expr string) (*cql.Expr, error) {
-	if expr == "" {
-		return nil, errs.New(errs.InvalidParameter, "An expression is required for a memberOf placement constraint.")
-	}
-	if len(expr) > maxExpressionLen {
-		return nil, errs.New(errs.InvalidParameter, "A placement constraint expression can be at most %d characters.", maxExpressionLen)
-	}
-	return parseFilter(expr)
-}
-
-// checkStrategies validates placement strategies. They are accepted but
-// placement is first fit for now.
-func checkStrategies(ss []model.PlacementStrategy) error {
-	if len(ss) > maxStrategies {
-		return errs.New(errs.InvalidParameter, "At most %d placement strategies can be given.", maxStrategies)
-	}
-	for _, s := range ss {
-		if err := checkStrategy(s); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func checkStrategy(s model.PlacementStrategy) error {
-	switch s.Type {
-	case model.PlacementStrategyTypeRandom:
-		if s.Field != "" {
-			return errs.New(errs.InvalidParameter, "A field cannot be given for the random placement strategy.")
-		}
-	case model.PlacementStrategyTypeBinpack:
-		if f := strings.ToLower(s.Field); f != "cpu" && f != "memory" {
-			return errs.New(errs.InvalidParameter, "The binpack placement strategy field must be cpu or memory.")
-		}
-	case model.PlacementStrategyTypeSpread:
-		f := s.Field
-		name, isAttr := strings.CutPrefix(f, "attribute:")
-		if !strings.EqualFold(f, "instanceId") && !strings.EqualFold(f, "host") && (!isAttr || name == "") {
-			return errs.New(errs.InvalidParameter, "The spread placement strategy field must be instanceId, host or attribute:<name>.")
-		}
-	default:
-		return errs.New(errs.InvalidParameter, "Placement strategy type %q is not valid; it must be random, spread or binpack.", s.Type)
-	}
-	return nil
+	var err error
+	r.memberOf, r.distinct, err = parseConstraints(r.constraints, 0)
+	return err
 }
 
 // checkClientToken validates a RunTask clientToken: up to 64 characters in
