@@ -147,41 +147,12 @@ func (t *Task) container(cd model.ContainerDefinition) Container {
 	return c
 }
 
-// applyOverride applies the RunTask container override named like cd:
-// command replaces, environment merges by name, cpu and memory replace.
+// applyOverride applies the RunTask container override named like cd.
 func applyOverride(cd model.ContainerDefinition, ovs []model.ContainerOverride) model.ContainerDefinition {
-	for _, o := range ovs {
-		if o.Name != cd.Name {
-			continue
-		}
-		if len(o.Command) > 0 {
-			cd.Command = slices.Clone(o.Command)
-		}
-		cd.Environment = mergeEnv(cd.Environment, o.Environment)
-		if o.Cpu != nil {
-			cd.Cpu = *o.Cpu
-		}
-		if o.Memory != nil {
-			cd.Memory = o.Memory
-		}
-		if o.MemoryReservation != nil {
-			cd.MemoryReservation = o.MemoryReservation
-		}
+	for i := range ovs {
+		cd = model.ApplyContainerOverride(cd, &ovs[i])
 	}
 	return cd
-}
-
-func mergeEnv(base, over []model.KeyValuePair) []model.KeyValuePair {
-	out := slices.Clone(base)
-	for _, kv := range over {
-		i := slices.IndexFunc(out, func(b model.KeyValuePair) bool { return b.Name == kv.Name })
-		if i >= 0 {
-			out[i] = kv
-		} else {
-			out = append(out, kv)
-		}
-	}
-	return out
 }
 
 func (t *Task) volume(v model.Volume) Volume {

@@ -125,23 +125,8 @@ func (s *taskSpec) applyOverrides() error {
 }
 
 func effectiveContainer(d model.ContainerDefinition, o *model.ContainerOverride) effContainer {
-	c := effContainer{name: d.Name, image: d.Image, cpu: d.Cpu, memory: d.Memory, memoryRes: d.MemoryReservation, gpus: gpus(d.ResourceRequirements)}
-	if o == nil {
-		return c
-	}
-	if o.ResourceRequirements != nil {
-		c.gpus = gpus(o.ResourceRequirements)
-	}
-	if o.Cpu != nil {
-		c.cpu = *o.Cpu
-	}
-	if o.Memory != nil {
-		c.memory = o.Memory
-	}
-	if o.MemoryReservation != nil {
-		c.memoryRes = o.MemoryReservation
-	}
-	return c
+	d = model.ApplyContainerOverride(d, o)
+	return effContainer{name: d.Name, image: d.Image, cpu: d.Cpu, memory: d.Memory, memoryRes: d.MemoryReservation, gpus: gpus(d.ResourceRequirements)}
 }
 
 // addDefinitionConstraints adds the definition's memberOf constraints to
