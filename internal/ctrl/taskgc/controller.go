@@ -27,7 +27,8 @@ type Deps struct {
 	// Retention is how long stopped tasks and INACTIVE services stay
 	// describable (default DefaultRetention).
 	Retention time.Duration
-	// Period is how often to look (default DefaultPeriod).
+	// Period is how often to look (default DefaultPeriod, or a quarter of
+	// a shorter Retention).
 	Period time.Duration
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -39,7 +40,7 @@ func New(d Deps) *ctrl.Controller {
 		d.Retention = DefaultRetention
 	}
 	if d.Period <= 0 {
-		d.Period = DefaultPeriod
+		d.Period = max(min(DefaultPeriod, d.Retention/4), 100*time.Millisecond)
 	}
 	if d.Now == nil {
 		d.Now = time.Now
