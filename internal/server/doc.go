@@ -3,7 +3,9 @@
 // the AWS API router with every service, and serves it with /healthz and the
 // node agent protocol (internal/api/agentapi, under agentproto.PathPrefix,
 // bearer token instead of SigV4) on one listener. It runs the controller
-// that marks silent nodes disconnected (internal/ctrl/instancehealth).
+// that marks silent nodes disconnected (internal/ctrl/instancehealth), and
+// the controllers of internal/ctrl/<name> under a ctrl.Manager
+// (controllers.go).
 //
 // It may import any internal package except the agent.
 package server

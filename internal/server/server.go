@@ -42,6 +42,11 @@ type Config struct {
 	HeartbeatPeriod  time.Duration
 	PollWait         time.Duration
 	MissedHeartbeats int
+
+	// Retention is how long stopped tasks and INACTIVE services stay
+	// describable before they are removed (default 1 h, as ECS keeps
+	// stopped tasks "at least 1 hour").
+	Retention time.Duration
 }
 
 // Server is a running control plane.
@@ -57,6 +62,7 @@ type Server struct {
 	agent        *agentapi.Handler
 	cancelHealth context.CancelFunc
 	stopHealth   chan struct{}
+	stopCtrl     func()
 }
 
 var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
@@ -120,6 +126,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, store: st, creds: creds, ln: ln, done: make(chan error, 1), agentToken: token}
 	s.startAgentSide()
+	s.startControllers()
 	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.done <- s.http.Serve(ln) }()
 	tokenFrom := AgentTokenFile(cfg.DataDir)
@@ -168,6 +175,7 @@ func (s *Server) Close(ctx context.Context) error {
 	if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
+	s.stopControllers()
 	if cerr := s.store.Close(); err == nil {
 		err = cerr
 	}
