@@ -54,6 +54,7 @@ type proc struct {
 	cmd     *exec.Cmd
 	DataDir string
 	Listen  string
+	Log     string // the file holding the process's output
 }
 
 func freePort(t *testing.T) string {
@@ -78,7 +79,7 @@ func startServer(t *testing.T, dataDir, listen string) *proc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, cmd: cmd, DataDir: dataDir, Listen: listen}
+	p := &proc{t: t, cmd: cmd, DataDir: dataDir, Listen: listen, Log: logf.Name()}
 	t.Cleanup(func() { p.kill() })
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
