@@ -1,0 +1,360 @@
+package service
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/quayside/quayside/internal/arn"
+	"github.com/quayside/quayside/internal/model"
+	"github.com/quayside/quayside/internal/sched"
+	"github.com/quayside/quayside/internal/sched/cql"
+	"github.com/quayside/quayside/internal/store"
+)
+
+// launchSpec is how the tasks of one deployment of a service are built
+// and placed. It follows what RunTask does for a definition without
+// overrides (internal/api/ecs task_build.go); a test checks that a service
+// task and a RunTask task of the same definition claim the same.
+type launchSpec struct {
+	scope   arn.Scope
+	cluster string
+	svc     *store.ServiceRecord
+	dep     model.Deployment
+	td      *store.TaskDefinitionRecord
+	mode    model.NetworkMode
+	claim   store.Claim
+	spec    sched.TaskSpec
+	tags    []model.Tag
+}
+
+// newLaunchSpec builds the launch of deployment dep; when its tasks cannot
+// be launched at all it returns why instead.
+func newLaunchSpec(scope arn.Scope, svc *store.ServiceRecord, dep model.Deployment, td *store.TaskDefinitionRecord) (*launchSpec, string) {
+	lt := dep.LaunchType
+	switch {
+	case td == nil:
+		return nil, "TaskDefinition not found."
+	case lt == "" && len(dep.CapacityProviderStrategy) > 0:
+		return nil, "Quayside does not support capacity provider strategies yet; use the EC2 or EXTERNAL launch type."
+	case lt == "":
+		lt = model.LaunchTypeEc2
+	}
+	if lt != model.LaunchTypeEc2 && lt != model.LaunchTypeExternal {
+		return nil, "Quayside does not run tasks with launch type " + string(lt) + "; use EC2 or EXTERNAL."
+	}
+	if !compatible(td, lt) {
+		return nil, "Task definition does not support launch_type " + string(lt) + "."
+	}
+	l := &launchSpec{scope: scope, cluster: svc.Cluster, svc: svc, dep: dep, td: td, mode: td.NetworkMode}
+	l.dep.LaunchType = lt
+	if l.mode == "" {
+		l.mode = model.NetworkModeBridge
+	}
+	if l.mode == model.NetworkModeAwsvpc && (dep.NetworkConfiguration == nil || dep.NetworkConfiguration.AwsvpcConfiguration == nil ||
+		len(dep.NetworkConfiguration.AwsvpcConfiguration.Subnets) == 0) {
+		return nil, "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+	}
+	l.claim = taskClaim(td, l.mode)
+	spec, err := l.schedSpec()
+	if err != nil {
+		return nil, err.Error()
+	}
+	l.spec = spec
+	l.tags = l.taskTags()
+	return l, ""
+}
+
+func compatible(td *store.TaskDefinitionRecord, lt model.LaunchType) bool {
+	if len(td.Compatibilities) == 0 {
+		return true
+	}
+	for _, c := range td.Compatibilities {
+		if string(c) == string(lt) {
+			return true
+		}
+	}
+	return false
+}
+
+// group is the task group of a service's tasks.
+func group(service string) string { return "service:" + service }
+
+// schedSpec is what the scheduler needs: the claim, requiresAttributes,
+// the definition's and the service's constraints, the service's
+// strategies (default: spread across availability zones, then instances)
+// and the group.
+func (l *launchSpec) schedSpec() (sched.TaskSpec, error) {
+	c := l.claim
+	t := sched.TaskSpec{
+		CPU: c.CPU, Memory: c.Memory, GPU: c.GPU,
+		Ports: portNumbers(c.Ports), PortsUDP: portNumbers(c.PortsUDP),
+		DynamicPorts: sched.PortCounts{TCP: int(c.DynamicPorts.TCP), UDP: int(c.DynamicPorts.UDP)},
+		LaunchType:   string(l.dep.LaunchType),
+		Group:        group(l.svc.ServiceName),
+	}
+	cons, err := constraints(l.td, l.svc)
+	if err != nil {
+		return t, err
+	}
+	t.Requires, t.Constraints = requirements(l.td), cons
+	for _, st := range l.svc.PlacementStrategy {
+		if s, err := sched.NewStrategy(string(st.Type), st.Field); err == nil {
+			t.Strategies = append(t.Strategies, s)
+		}
+	}
+	if len(t.Strategies) == 0 {
+		t.Strategies = sched.DefaultServiceStrategies
+	}
+	return t, nil
+}
+
+func requirements(td *store.TaskDefinitionRecord) []sched.Requirement {
+	var out []sched.Requirement
+	for _, at := range td.RequiresAttributes {
+		out = append(out, sched.Requirement{Name: at.Name, Value: at.Value})
+	}
+	return out
+}
+
+// constraints are the service's placement constraints and the
+// definition's memberOf expressions.
+func constraints(td *store.TaskDefinitionRecord, svc *store.ServiceRecord) ([]sched.Constraint, error) {
+	var out []sched.Constraint
+	add := func(expr string) error {
+		e, err := cql.Parse(expr)
+		if err != nil {
+			return err
+		}
+		out = append(out, sched.Constraint{Type: sched.MemberOf, Expr: e})
+		return nil
+	}
+	for _, c := range svc.PlacementConstraints {
+		switch c.Type {
+		case model.PlacementConstraintTypeDistinctInstance:
+			out = append(out, sched.Constraint{Type: sched.DistinctInstance})
+		case model.PlacementConstraintTypeMemberOf:
+			if err := add(c.Expression); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, c := range td.PlacementConstraints {
+		if err := add(c.Expression); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func portNumbers(ports []string) []uint16 {
+	out := make([]uint16, 0, len(ports))
+	for _, p := range ports {
+		if n, err := strconv.ParseUint(p, 10, 16); err == nil {
+			out = append(out, uint16(n))
+		}
+	}
+	return out
+}
+
+// taskTags: the service's tags with propagateTags SERVICE, the
+// definition's with TASK_DEFINITION, and the ECS managed tags when asked.
+func (l *launchSpec) taskTags() []model.Tag {
+	var out []model.Tag
+	switch l.svc.PropagateTags {
+	case model.PropagateTagsService:
+		out = append(out, l.svc.Tags...)
+	case model.PropagateTagsTaskDefinition:
+		out = append(out, l.td.DefinitionTags...)
+	}
+	if l.svc.EnableECSManagedTags {
+		out = append(out, model.Tag{Key: "aws:ecs:clusterName", Value: l.cluster},
+			model.Tag{Key: "aws:ecs:serviceName", Value: l.svc.ServiceName})
+	}
+	return out
+}
+
+// build is the record of one task of the launch placed on inst.
+func (l *launchSpec) build(inst *store.InstanceRecord, now time.Time) *store.TaskRecord {
+	id := arn.NewID()
+	taskARN := l.scope.Task(l.cluster, id)
+	last := model.StatusPending
+	if l.mode == model.NetworkModeAwsvpc {
+		last = model.StatusProvisioning
+	}
+	t := &store.TaskRecord{Cluster: l.cluster, ID: id, InstanceID: inst.ID, ServiceName: l.svc.ServiceName, Claim: l.claim}
+	t.Task = model.Task{
+		TaskArn:              taskARN,
+		ClusterArn:           l.scope.Cluster(l.cluster),
+		TaskDefinitionArn:    l.td.TaskDefinitionArn,
+		ContainerInstanceArn: inst.ContainerInstanceArn,
+		AvailabilityZone:     attribute(inst.Attributes, "ecs.availability-zone"),
+		LastStatus:           last,
+		DesiredStatus:        model.StatusRunning,
+		CreatedAt:            model.At(now),
+		LaunchType:           l.dep.LaunchType,
+		Group:                group(l.svc.ServiceName),
+		StartedBy:            l.dep.Id,
+		Cpu:                  strconv.FormatInt(l.claim.CPU, 10),
+		Memory:               strconv.FormatInt(l.claim.Memory, 10),
+		Overrides:            &model.TaskOverride{ContainerOverrides: []model.ContainerOverride{}, InferenceAcceleratorOverrides: []model.InferenceAcceleratorOverride{}},
+		Tags:                 l.tags,
+		EnableExecuteCommand: l.svc.EnableExecuteCommand,
+		HealthStatus:         model.HealthStatusUnknown,
+		Attachments:          l.attachments(),
+		Containers:           l.containers(taskARN, id),
+	}
+	return t
+}
+
+func (l *launchSpec) containers(taskARN, taskID string) []model.Container {
+	out := make([]model.Container, 0, len(l.td.ContainerDefinitions))
+	for _, d := range l.td.ContainerDefinitions {
+		c := model.Container{
+			ContainerArn:      l.scope.Container(l.cluster, taskID, arn.NewUUID()),
+			TaskArn:           taskARN,
+			Name:              d.Name,
+			Image:             d.Image,
+			LastStatus:        model.StatusPending,
+			Cpu:               strconv.Itoa(int(d.Cpu)),
+			HealthStatus:      model.HealthStatusUnknown,
+			NetworkBindings:   []model.NetworkBinding{},
+			NetworkInterfaces: []model.NetworkInterface{},
+		}
+		if d.Memory != nil {
+			c.Memory = strconv.Itoa(int(*d.Memory))
+		}
+		if d.MemoryReservation != nil {
+			c.MemoryReservation = strconv.Itoa(int(*d.MemoryReservation))
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// attachments is the ENI an awsvpc task gets, not yet created.
+func (l *launchSpec) attachments() []model.Attachment {
+	if l.mode != model.NetworkModeAwsvpc {
+		return []model.Attachment{}
+	}
+	vpc := l.dep.NetworkConfiguration.AwsvpcConfiguration
+	return []model.Attachment{{
+		Id:      arn.NewUUID(),
+		Type:    "ElasticNetworkInterface",
+		Status:  "PRECREATED",
+		Details: []model.KeyValuePair{{Name: "subnetId", Value: vpc.Subnets[0]}},
+	}}
+}
+
+func attribute(attrs []model.Attribute, name string) string {
+	for _, at := range attrs {
+		if at.Name == name {
+			return at.Value
+		}
+	}
+	return ""
+}
+
+// ---- what a task holds on its instance (as RunTask computes it) ----
+
+// taskClaim: task-level cpu and memory when set, else the containers' sum
+// (memoryReservation, else memory); the GPUs; the static host ports and how
+// many dynamic ones it takes.
+func taskClaim(td *store.TaskDefinitionRecord, mode model.NetworkMode) store.Claim {
+	var c store.Claim
+	cpu, cpuSet := taskUnits(td.Cpu, "vcpu")
+	mem, memSet := taskUnits(td.Memory, "gb")
+	for _, d := range td.ContainerDefinitions {
+		if !cpuSet {
+			cpu += int64(d.Cpu)
+		}
+		if !memSet {
+			mem += int64(firstSet(d.MemoryReservation, d.Memory))
+		}
+		c.GPU += gpus(d.ResourceRequirements)
+	}
+	c.CPU, c.Memory = cpu, mem
+	c.Ports, c.PortsUDP, c.DynamicPorts = hostPorts(td, mode)
+	return c
+}
+
+func firstSet(ps ...*int32) int32 {
+	for _, p := range ps {
+		if p != nil {
+			return *p
+		}
+	}
+	return 0
+}
+
+// taskUnits parses a task-level cpu or memory value: an integer, or a
+// number of vCPUs / GB ("1 vCPU", "2GB").
+func taskUnits(v, unit string) (int64, bool) {
+	if v == "" {
+		return 0, false
+	}
+	s := strings.ToLower(strings.TrimSpace(v))
+	mult := 1.0
+	if n, ok := strings.CutSuffix(s, unit); ok {
+		s, mult = strings.TrimSpace(n), 1024
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, false
+	}
+	return int64(f * mult), true
+}
+
+func gpus(rr []model.ResourceRequirement) int64 {
+	var n int64
+	for _, r := range rr {
+		if r.Type == model.ResourceTypeGpu {
+			v, _ := strconv.ParseInt(r.Value, 10, 64)
+			n += v
+		}
+	}
+	return n
+}
+
+// hostPorts lists the static host ports and counts the dynamic ones
+// (bridge mode without a hostPort); awsvpc and none hold no host port.
+func hostPorts(td *store.TaskDefinitionRecord, mode model.NetworkMode) (tcp, udp []string, dynamic store.PortCounts) {
+	if mode != model.NetworkModeBridge && mode != model.NetworkModeHost {
+		return nil, nil, dynamic
+	}
+	for _, d := range td.ContainerDefinitions {
+		for _, pm := range d.PortMappings {
+			isUDP := pm.Protocol == model.TransportProtocolUdp
+			hp := firstSet(pm.HostPort)
+			if mode == model.NetworkModeHost && hp == 0 {
+				hp = firstSet(pm.ContainerPort)
+			}
+			switch {
+			case hp > 0 && isUDP:
+				udp = append(udp, strconv.Itoa(int(hp)))
+			case hp > 0:
+				tcp = append(tcp, strconv.Itoa(int(hp)))
+			case mode == model.NetworkModeBridge && isUDP:
+				dynamic.UDP += portCount(pm)
+			case mode == model.NetworkModeBridge:
+				dynamic.TCP += portCount(pm)
+			}
+		}
+	}
+	return tcp, udp, dynamic
+}
+
+// portCount is how many ports a mapping binds: one, or its
+// containerPortRange ("8000-8010").
+func portCount(pm model.PortMapping) int32 {
+	lo, hi, ok := strings.Cut(pm.ContainerPortRange, "-")
+	if !ok {
+		return 1
+	}
+	a, errA := strconv.Atoi(lo)
+	b, errB := strconv.Atoi(hi)
+	if errA != nil || errB != nil || b < a {
+		return 1
+	}
+	return int32(b - a + 1)
+}
