@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/quayside/quayside/internal/api/agentapi"
-	"github.com/quayside/quayside/internal/ctrl/instancehealth"
 )
 
 // AgentTokenFile is where the server keeps the agent protocol's bearer
@@ -58,8 +56,7 @@ func writeSecretFile(path, body string) error {
 // AgentToken is the bearer token agents present.
 func (s *Server) AgentToken() string { return s.agentToken }
 
-// startAgentSide builds the agent protocol handler and starts the
-// controller that disconnects silent nodes.
+// startAgentSide builds the agent protocol handler.
 func (s *Server) startAgentSide() {
 	s.agent = agentapi.New(agentapi.Deps{
 		Store:           s.store,
@@ -70,26 +67,9 @@ func (s *Server) startAgentSide() {
 		Now:             s.cfg.Now,
 		Logger:          s.cfg.Logger,
 	})
-	health := instancehealth.New(instancehealth.Deps{
-		Store:    s.store,
-		LastSeen: s.agent.Liveness().LastSeen,
-		Period:   s.cfg.HeartbeatPeriod,
-		Missed:   s.cfg.MissedHeartbeats,
-		Now:      s.cfg.Now,
-		Logger:   s.cfg.Logger,
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	s.stopHealth = make(chan struct{})
-	go func() {
-		defer close(s.stopHealth)
-		health.Run(ctx)
-	}()
-	s.cancelHealth = cancel
 }
 
-// stopAgentSide releases the polls in flight and stops the controller.
+// stopAgentSide releases the polls in flight.
 func (s *Server) stopAgentSide() {
 	s.agent.Close()
-	s.cancelHealth()
-	<-s.stopHealth
 }

@@ -47,6 +47,17 @@ type Config struct {
 	// describable before they are removed (default 1 h, as ECS keeps
 	// stopped tasks "at least 1 hour").
 	Retention time.Duration
+
+	// LostNodeGrace is how long a container instance's agent may stay
+	// disconnected before the services replace its tasks elsewhere
+	// (default 1s: with the default heartbeat, detection plus replacement
+	// stays within 10 s).
+	LostNodeGrace time.Duration
+	// TaskSuccessAfter is how long a service task must run to count as a
+	// successful run (default 10s): one resets its deployment's failed
+	// task count, and a deployment completes once its tasks have run
+	// this long.
+	TaskSuccessAfter time.Duration
 }
 
 // Server is a running control plane.
@@ -58,11 +69,9 @@ type Server struct {
 	http  *http.Server
 	done  chan error
 
-	agentToken   string
-	agent        *agentapi.Handler
-	cancelHealth context.CancelFunc
-	stopHealth   chan struct{}
-	stopCtrl     func()
+	agentToken string
+	agent      *agentapi.Handler
+	stopCtrl   func()
 }
 
 var accountRE = regexp.MustCompile(`^[0-9]{12}$`)

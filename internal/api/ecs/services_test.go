@@ -350,15 +350,20 @@ func TestUpdateServiceDeployments(t *testing.T) {
 	if aws.ToString(old.Status) != "ACTIVE" || aws.ToString(old.Id) != first || aws.ToString(old.TaskDefinition) != e.web1 {
 		t.Errorf("old deployment: %+v", old)
 	}
+	// The service scheduler drops a replaced deployment once it has no
+	// task left (at once here: the cluster has no instance), so what
+	// follows looks at the PRIMARY deployment.
+	second := aws.ToString(p.Id)
 	s = update(&ecs.UpdateServiceInput{TaskDefinition: aws.String(e.web2)})
-	if len(s.Deployments) != 2 {
+	if aws.ToString(s.Deployments[0].Id) != second {
 		t.Errorf("same task definition started a deployment: %+v", s.Deployments)
 	}
 	s = update(&ecs.UpdateServiceInput{ForceNewDeployment: true})
-	if len(s.Deployments) != 3 || aws.ToString(s.Deployments[1].Status) != "ACTIVE" {
+	if len(s.Deployments) < 2 || aws.ToString(s.Deployments[0].Id) == second ||
+		aws.ToString(s.Deployments[1].Id) != second || aws.ToString(s.Deployments[1].Status) != "ACTIVE" {
 		t.Errorf("forced deployment: %+v", s.Deployments)
 	}
-	if got := e.describe(t, "app").Services[0]; len(got.Deployments) != 3 || aws.ToString(got.Deployments[0].Id) != aws.ToString(s.Deployments[0].Id) {
+	if got := e.describe(t, "app").Services[0]; aws.ToString(got.Deployments[0].Id) != aws.ToString(s.Deployments[0].Id) {
 		t.Errorf("describe after update: %+v", got.Deployments)
 	}
 }
@@ -446,6 +451,9 @@ func TestDeleteServiceAndWaitInactive(t *testing.T) {
 	}
 	if _, err := del(false); err != nil {
 		t.Fatal(err)
+	}
+	if err := w.Wait(e.ctx, &ecs.DescribeServicesInput{Cluster: aws.String("c1"), Services: []string{"app"}}, 5*time.Second); err != nil {
+		t.Fatalf("services-inactive: %v", err)
 	}
 	if _, err := e.ECS.DeleteCluster(e.ctx, &ecs.DeleteClusterInput{Cluster: aws.String("c1")}); err != nil {
 		t.Errorf("delete cluster after its services: %v", err)
@@ -568,7 +576,9 @@ func TestServicesSurviveRestart(t *testing.T) {
 	}
 	e.Restart()
 	s := e.describe(t, "durable").Services[0]
-	if aws.ToString(s.Status) != "ACTIVE" || len(s.Deployments) != 2 || aws.ToString(s.Deployments[1].Id) != aws.ToString(created.Deployments[0].Id) ||
+	// The replaced deployment may be gone (it has no task to drain).
+	if aws.ToString(s.Status) != "ACTIVE" || aws.ToString(s.Deployments[0].TaskDefinition) != e.web1 ||
+		aws.ToString(s.Deployments[0].Id) == aws.ToString(created.Deployments[0].Id) ||
 		// model.Time can lose up to 1 ms each time a record is decoded and
 		// stored again (reported); allow for that drift.
 		s.CreatedAt.Sub(*created.CreatedAt).Abs() > 5*time.Millisecond {
