@@ -221,47 +221,6 @@ func startDeployment(rec *store.ServiceRecord, d model.Deployment, now model.Tim
 	rec.Deployments = append([]model.Deployment{d}, rec.Deployments...)
 }
 
-// The DRAINING → INACTIVE step belongs to the services controller (a later
-// issue): once every task of a DRAINING service is STOPPING or STOPPED, the
-// service becomes INACTIVE. Until that controller exists the API takes the
-// step itself, in the transaction of the call that notices it:
-//   - DeleteService stores INACTIVE at once when the service has no live
-//     task (its response still shows DRAINING, the state it moved to);
-//   - DescribeServices, DeleteService and CreateService settle a DRAINING
-//     service whose tasks have all stopped since.
-// serviceDrained is the test both use; the controller should use the same
-// rule.
-
-// serviceDrained reports whether no task of the service is still before
-// STOPPING. Tasks belong to a service by their service name or their group
-// "service:<name>".
-func serviceDrained(tx store.ReadTx, cluster, name string) (bool, error) {
-	drained := true
-	stopping := model.TaskStatusRank(model.StatusStopping)
-	err := store.ScanJSON(tx, store.TasksPrefix+cluster+"/", "", func(_ string, t *store.TaskRecord) (bool, error) {
-		mine := t.ServiceName == name || t.Group == "service:"+name
-		if mine && model.TaskStatusRank(t.LastStatus) < stopping {
-			drained = false
-		}
-		return drained, nil
-	})
-	return drained, err
-}
-
-// settleService moves a DRAINING service whose tasks have stopped to
-// INACTIVE in rec (the caller stores it). It reports whether it did.
-func settleService(tx store.ReadTx, rec *store.ServiceRecord) (bool, error) {
-	if rec.Status != model.StatusDraining {
-		return false, nil
-	}
-	drained, err := serviceDrained(tx, rec.Cluster, rec.ServiceName)
-	if err != nil || !drained {
-		return false, err
-	}
-	rec.Status = model.StatusInactive
-	return true, nil
-}
-
 // serviceView is the service as the API shows it: tags only when asked
 // for, at most 100 events (they are kept newest first).
 func serviceView(rec *store.ServiceRecord, withTags bool) model.Service {

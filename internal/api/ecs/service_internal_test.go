@@ -67,31 +67,24 @@ func storedServiceStatus(t *testing.T, st store.Store) string {
 	return rec.Status
 }
 
-// A deleted service with a live task stays DRAINING (and blocks its name)
-// until the task reaches STOPPING; then it is INACTIVE, stored as such,
-// and the name is free.
-func TestDrainingServiceWithLiveTask(t *testing.T) {
+// A deleted service stays DRAINING, and blocks its name, until the service
+// controller has stopped its tasks and made it INACTIVE; the API never
+// takes that step itself. Then the name is free.
+func TestDrainingServiceBlocksItsName(t *testing.T) {
 	a, st := svcTestAPI(t)
 	ctx := context.Background()
 	create := &model.CreateServiceRequest{Cluster: "c1", ServiceName: "app", TaskDefinition: "web", DesiredCount: new(int32(1))}
 	if _, err := a.createService(ctx, create); err != nil {
 		t.Fatal(err)
 	}
-	saveServiceTask(t, st, "t1", model.StatusRunning)
+	saveServiceTask(t, st, "t1", model.StatusStopped)
 	del, err := a.deleteService(ctx, &model.DeleteServiceRequest{Cluster: "c1", Service: "app", Force: new(true)})
-	if err != nil || del.Service.Status != model.StatusDraining {
+	if err != nil || del.Service.Status != model.StatusDraining || del.Service.DesiredCount != 0 {
 		t.Fatalf("delete: %v %+v", err, del)
 	}
-	describe := func() string {
-		t.Helper()
-		out, err := a.describeServices(ctx, &model.DescribeServicesRequest{Cluster: "c1", Services: []string{"app"}})
-		if err != nil || len(out.Services) != 1 {
-			t.Fatalf("describe: %v %+v", err, out)
-		}
-		return out.Services[0].Status
-	}
-	if s := describe(); s != model.StatusDraining || storedServiceStatus(t, st) != model.StatusDraining {
-		t.Fatalf("with a live task the service is %s", s)
+	out, err := a.describeServices(ctx, &model.DescribeServicesRequest{Cluster: "c1", Services: []string{"app"}})
+	if err != nil || len(out.Services) != 1 || out.Services[0].Status != model.StatusDraining || storedServiceStatus(t, st) != model.StatusDraining {
+		t.Fatalf("describe: %v %+v", err, out)
 	}
 	_, err = a.createService(ctx, create)
 	if e := (*errs.Error)(nil); !errors.As(err, &e) || e.Code != errs.InvalidParameter || e.Message != "Unable to Start a service that is still Draining." {
@@ -101,16 +94,23 @@ func TestDrainingServiceWithLiveTask(t *testing.T) {
 	if errs.CodeOf(err) != errs.ServiceNotActive {
 		t.Fatalf("update of a draining service: %v", err)
 	}
-	saveServiceTask(t, st, "t1", model.StatusStopping)
-	if s := describe(); s != model.StatusInactive || storedServiceStatus(t, st) != model.StatusInactive {
-		t.Fatalf("after the task stopped the service is %s, stored %s", s, storedServiceStatus(t, st))
+	// What the service controller does once the tasks have stopped.
+	_, err = st.Update(ctx, func(tx store.Tx) error {
+		var rec store.ServiceRecord
+		if _, _, err := store.GetJSON(tx, store.ServiceKey("c1", "app"), &rec); err != nil {
+			return err
+		}
+		rec.Status = model.StatusInactive
+		return store.PutJSON(tx, store.ServiceKey("c1", "app"), &rec)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if out, err := a.createService(ctx, create); err != nil || out.Service.Status != model.StatusActive {
 		t.Fatalf("recreate: %v", err)
 	}
 }
 
-// The placement rules are shared by RunTask, StartTask and the services.
 func TestPlacementRules(t *testing.T) {
 	strategies := []struct {
 		typ   model.PlacementStrategyType

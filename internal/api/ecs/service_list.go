@@ -10,9 +10,7 @@ import (
 	"github.com/quayside/quayside/internal/store"
 )
 
-// describeServices answers in a read transaction. When it finds a DRAINING
-// service whose tasks have all stopped it answers again in a write
-// transaction that stores the INACTIVE status (see serviceDrained).
+// describeServices answers in a read transaction.
 func (a *API) describeServices(ctx context.Context, in *model.DescribeServicesRequest) (*model.DescribeServicesResponse, error) {
 	switch {
 	case len(in.Services) == 0:
@@ -21,17 +19,10 @@ func (a *API) describeServices(ctx context.Context, in *model.DescribeServicesRe
 		return nil, errs.New(errs.InvalidParameter, "Services cannot have more than %d elements", maxDescribeServices)
 	}
 	var out *model.DescribeServicesResponse
-	settled := false
 	err := a.view(ctx, func(tx store.ReadTx) (err error) {
-		out, settled, err = a.describeServiceList(tx, in, nil)
+		out, err = a.describeServiceList(tx, in)
 		return err
 	})
-	if err == nil && settled {
-		err = a.update(ctx, func(tx store.Tx) (err error) {
-			out, _, err = a.describeServiceList(tx, in, func(rec *store.ServiceRecord) error { return putService(tx, rec) })
-			return err
-		})
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -39,16 +30,14 @@ func (a *API) describeServices(ctx context.Context, in *model.DescribeServicesRe
 }
 
 // describeServiceList describes in.Services; unknown ones are MISSING
-// failures. It reports whether it settled a drained service, and stores
-// the settled service with persist when that is not nil.
-func (a *API) describeServiceList(tx store.ReadTx, in *model.DescribeServicesRequest, persist func(*store.ServiceRecord) error) (*model.DescribeServicesResponse, bool, error) {
+// failures.
+func (a *API) describeServiceList(tx store.ReadTx, in *model.DescribeServicesRequest) (*model.DescribeServicesResponse, error) {
 	cluster, err := activeCluster(tx, in.Cluster)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	withTags := slices.Contains(in.Include, model.ServiceFieldTags)
 	out := &model.DescribeServicesResponse{Services: []model.Service{}, Failures: []model.Failure{}}
-	settledAny := false
 	for _, ref := range in.Services {
 		rec, err := readService(tx, cluster.ClusterName, ref)
 		if errs.CodeOf(err) == errs.ServiceNotFound {
@@ -56,21 +45,11 @@ func (a *API) describeServiceList(tx store.ReadTx, in *model.DescribeServicesReq
 			continue
 		}
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
-		settled, err := settleService(tx, rec)
-		if err != nil {
-			return nil, false, err
-		}
-		if settled && persist != nil {
-			if err := persist(rec); err != nil {
-				return nil, false, err
-			}
-		}
-		settledAny = settledAny || settled
 		out.Services = append(out.Services, serviceView(rec, withTags))
 	}
-	return out, settledAny, nil
+	return out, nil
 }
 
 // serviceArnOf is the ARN a failure names for a service reference.

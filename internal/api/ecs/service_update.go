@@ -51,6 +51,7 @@ func (a *API) applyServiceUpdate(tx store.ReadTx, cluster *model.Cluster, rec *s
 		return errs.New(errs.InvalidParameter, "Unable to update %s on services with a %s deployment controller.", strings.Join(changed, ", "), spec.controller)
 	}
 	now := model.At(a.now())
+	rec.ThrottleFrom = now // an update resets the launch throttle
 	inputs := serviceUpdateInputs(rec, in)
 	applyServiceSpec(rec, spec)
 	rec.DeploymentController = &model.DeploymentController{Type: spec.controller}

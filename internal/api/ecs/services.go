@@ -107,9 +107,6 @@ func (a *API) replaceableService(tx store.Tx, cluster string, in *model.CreateSe
 	if err != nil || !ok {
 		return nil, err
 	}
-	if _, err := settleService(tx, old); err != nil {
-		return nil, err
-	}
 	switch old.Status {
 	case model.StatusActive:
 		if in.ClientToken != "" && old.ClientToken == in.ClientToken && old.RequestHash == serviceRequestHash(in) {
@@ -247,14 +244,14 @@ func (a *API) deleteService(ctx context.Context, in *model.DeleteServiceRequest)
 }
 
 // drainService is DeleteService on rec: an ACTIVE service goes DRAINING
-// (scaled to 0, refused for a scaled-up REPLICA service without force) and
-// straight on to INACTIVE when it has no live task. It returns the service
-// as the response shows it; rec is what to store. Deleting a DRAINING or
-// INACTIVE service again changes nothing and returns it.
+// (scaled to 0, refused for a scaled-up REPLICA service without force).
+// The service controller (internal/ctrl/service) stops its tasks and makes
+// it INACTIVE once they are all STOPPING or STOPPED. It returns the
+// service as the response shows it; rec is what to store. Deleting a
+// DRAINING or INACTIVE service again changes nothing and returns it.
 func drainService(tx store.Tx, rec *store.ServiceRecord, force bool) (*store.ServiceRecord, error) {
 	if rec.Status != model.StatusActive {
-		_, err := settleService(tx, rec)
-		return rec, err
+		return rec, nil
 	}
 	if rec.SchedulingStrategy == model.SchedulingStrategyReplica && rec.DesiredCount > 0 && !force {
 		return nil, errs.New(errs.InvalidParameter, "The service cannot be stopped while it is scaled above 0.")
@@ -267,7 +264,5 @@ func drainService(tx store.Tx, rec *store.ServiceRecord, force bool) (*store.Ser
 	if err := adjustActiveServices(tx, rec.Cluster, -1); err != nil {
 		return nil, err
 	}
-	shown := *rec
-	_, err := settleService(tx, rec)
-	return &shown, err
+	return rec, nil
 }
