@@ -50,8 +50,8 @@ type Config struct {
 
 	// LostNodeGrace is how long a container instance's agent may stay
 	// disconnected before the services replace its tasks elsewhere
-	// (default 1s: with the default heartbeat, detection plus replacement
-	// stays within 10 s).
+	// (default 500ms: with the default heartbeat, detection plus
+	// replacement stays within 10 s).
 	LostNodeGrace time.Duration
 	// TaskSuccessAfter is how long a service task must run to count as a
 	// successful run (default 10s): one resets its deployment's failed

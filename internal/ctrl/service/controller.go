@@ -17,9 +17,9 @@ const (
 	// DefaultLostAfter is how long an instance stays disconnected before
 	// its service tasks are replaced. With the default 2 s heartbeat and 3
 	// missed heartbeats, a node is marked disconnected 6 to 8 s after it
-	// was last heard from; one more second keeps detection plus
-	// replacement within 10 s.
-	DefaultLostAfter    = time.Second
+	// was last heard from (4 to 8 s after it was cut off); half a second
+	// more keeps detection plus replacement within 10 s with a margin.
+	DefaultLostAfter    = 500 * time.Millisecond
 	DefaultSuccessAfter = 10 * time.Second
 	DefaultResync       = 30 * time.Second
 	DefaultWorkers      = 4
@@ -45,8 +45,9 @@ type Deps struct {
 
 // controller is the Reconciler.
 type controller struct {
-	d   Deps
-	reg *registry
+	d     Deps
+	reg   *registry
+	marks *markCache
 }
 
 // New returns the service controller, to run under a ctrl.Manager. Its
@@ -70,7 +71,7 @@ func New(d Deps) *ctrl.Controller {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	c := &controller{d: d, reg: newRegistry(d.Now)}
+	c := &controller{d: d, reg: newRegistry(d.Now), marks: &markCache{m: map[string]map[string]cachedMark{}}}
 	return &ctrl.Controller{
 		Name:       "service",
 		Reconciler: c,

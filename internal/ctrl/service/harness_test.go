@@ -45,40 +45,55 @@ func newCluster(t testing.TB, nodes int, opts ...func(*server.Config)) *cluster 
 		t.Fatal(err)
 	}
 	for range nodes {
-		c.addNode()
+		c.startNode()
 	}
+	c.waitNodes()
 	return c
 }
 
-// addNode starts a hollow node in zone a, b or c in turn and waits until
-// it is registered.
+// addNode starts a hollow node and waits until it is registered.
 func (c *cluster) addNode() *agenttest.Node {
 	c.t.Helper()
+	n := c.startNode()
+	c.waitNodes()
+	return n
+}
+
+// startNode starts a hollow node in zone a, b or c in turn.
+func (c *cluster) startNode() *agenttest.Node {
 	zone := "local-1" + string(rune('a'+len(c.nodes)%3))
 	n := agenttest.Start(c.t, agenttest.Options{
 		Server: c.h.Server.URL(), Token: c.h.Server.AgentToken(), Cluster: "c1", AvailabilityZone: zone,
 		Attributes: map[string]string{"node": fmt.Sprint(len(c.nodes))},
 	})
 	c.nodes = append(c.nodes, n)
+	return n
+}
+
+// waitNodes waits until every node is registered and connected.
+func (c *cluster) waitNodes() {
+	c.t.Helper()
 	want := len(c.nodes)
 	c.eventually(fmt.Sprintf("%d nodes register", want), func() bool { return len(c.instances()) == want })
-	return n
 }
 
 // instances lists the connected ACTIVE or DRAINING instances.
 func (c *cluster) instances() []types.ContainerInstance {
-	l, err := c.h.ECS.ListContainerInstances(c.ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String("c1")})
-	if err != nil || len(l.ContainerInstanceArns) == 0 {
-		return nil
-	}
-	d, err := c.h.ECS.DescribeContainerInstances(c.ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String("c1"), ContainerInstances: l.ContainerInstanceArns})
-	if err != nil {
-		return nil
-	}
 	var out []types.ContainerInstance
-	for _, ci := range d.ContainerInstances {
-		if ci.AgentConnected {
-			out = append(out, ci)
+	p := ecs.NewListContainerInstancesPaginator(c.h.ECS, &ecs.ListContainerInstancesInput{Cluster: aws.String("c1")})
+	for p.HasMorePages() {
+		l, err := p.NextPage(c.ctx)
+		if err != nil || len(l.ContainerInstanceArns) == 0 {
+			return out
+		}
+		d, err := c.h.ECS.DescribeContainerInstances(c.ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String("c1"), ContainerInstances: l.ContainerInstanceArns})
+		if err != nil {
+			return nil
+		}
+		for _, ci := range d.ContainerInstances {
+			if ci.AgentConnected {
+				out = append(out, ci)
+			}
 		}
 	}
 	return out

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/quayside/quayside/internal/arn"
 	"github.com/quayside/quayside/internal/model"
@@ -30,10 +31,11 @@ func (c *controller) observe(tx store.ReadTx, cluster, name string) (*observed, 
 		nodes: map[string]Node{}, defs: map[string]*store.TaskDefinitionRecord{}}
 	rev, ok, err := store.GetJSON(tx, store.ServiceKey(cluster, name), o.svc)
 	if err != nil || !ok {
+		c.marks.put(Key(cluster, name), nil)
 		return nil, err
 	}
 	o.svcRev = rev
-	if err := o.readTasks(tx); err != nil {
+	if err := o.readTasks(tx, c.marks); err != nil {
 		return nil, err
 	}
 	if err := o.readDefinitions(tx); err != nil {
@@ -46,28 +48,87 @@ func (c *controller) observe(tx store.ReadTx, cluster, name string) (*observed, 
 }
 
 // readTasks reads the service's tasks: the cluster's tasks whose record
-// names the service (a byte search skips the others without decoding).
-func (o *observed) readTasks(tx store.ReadTx) error {
+// names the service (a byte search skips the others without decoding; a
+// record unchanged since the last reading is not decoded again).
+func (o *observed) readTasks(tx store.ReadTx, marks *markCache) error {
+	key := Key(o.cluster, o.name)
+	old, seen := marks.get(key), map[string]cachedMark{}
 	needle := []byte(`"qService":"` + o.name + `"`)
-	return tx.Scan(store.TasksPrefix+o.cluster+"/", "", func(kv store.KV) (bool, error) {
+	err := tx.Scan(store.TasksPrefix+o.cluster+"/", "", func(kv store.KV) (bool, error) {
 		if !bytes.Contains(kv.Value, needle) {
 			return true, nil
 		}
-		var t store.TaskRecord
-		if err := json.Unmarshal(kv.Value, &t); err != nil {
-			return false, err
+		m, ok := old[kv.Key]
+		if !ok || m.rev != kv.ModRev {
+			var t taskMark
+			if err := json.Unmarshal(kv.Value, &t); err != nil {
+				return false, err
+			}
+			m = cachedMark{rev: kv.ModRev, mine: t.ServiceName == o.name, task: t.task()}
 		}
-		if t.ServiceName == o.name {
-			o.tasks = append(o.tasks, taskOf(&t))
+		seen[kv.Key] = m
+		if m.mine {
+			o.tasks = append(o.tasks, m.task)
 		}
 		return true, nil
 	})
+	if err == nil {
+		marks.put(key, seen)
+	}
+	return err
 }
 
-func taskOf(t *store.TaskRecord) Task {
+// markCache keeps, per service, its tasks as last decoded, by store key.
+type markCache struct {
+	mu sync.Mutex
+	m  map[string]map[string]cachedMark
+}
+
+type cachedMark struct {
+	rev  int64 // the record's ModRev
+	mine bool
+	task Task
+}
+
+func (c *markCache) get(key string) map[string]cachedMark {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[key]
+}
+
+// put replaces the service's entries (nil: forgets them).
+func (c *markCache) put(key string, marks map[string]cachedMark) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if marks == nil {
+		delete(c.m, key)
+		return
+	}
+	c.m[key] = marks
+}
+
+// taskMark is the part of a task record Decide reads (decoding only it
+// spares the containers and attachments).
+type taskMark struct {
+	ID             string             `json:"qId"`
+	ServiceName    string             `json:"qService"`
+	Instance       string             `json:"qInstance"`
+	ServiceStop    string             `json:"qServiceStop"`
+	StartedBy      string             `json:"startedBy"`
+	TaskDefinition string             `json:"taskDefinitionArn"`
+	LastStatus     string             `json:"lastStatus"`
+	DesiredStatus  string             `json:"desiredStatus"`
+	Health         model.HealthStatus `json:"healthStatus"`
+	CreatedAt      model.Time         `json:"createdAt"`
+	StartedAt      model.Time         `json:"startedAt"`
+	StoppedAt      model.Time         `json:"stoppedAt"`
+	StopCode       model.TaskStopCode `json:"stopCode"`
+}
+
+func (t *taskMark) task() Task {
 	return Task{
-		ID: t.ID, Deployment: t.StartedBy, TaskDefinition: t.TaskDefinitionArn, Instance: t.InstanceID,
-		LastStatus: t.LastStatus, DesiredStatus: t.DesiredStatus, Health: t.HealthStatus,
+		ID: t.ID, Deployment: t.StartedBy, TaskDefinition: t.TaskDefinition, Instance: t.Instance,
+		LastStatus: t.LastStatus, DesiredStatus: t.DesiredStatus, Health: t.Health,
 		CreatedAt: t.CreatedAt.Time, StartedAt: t.StartedAt.Time, StoppedAt: t.StoppedAt.Time,
 		StopCode: t.StopCode, ServiceStop: t.ServiceStop,
 	}
@@ -145,16 +206,25 @@ func (c *controller) readTaskNodes(tx store.ReadTx, o *observed) error {
 		if _, done := o.nodes[t.Instance]; done || t.Instance == "" {
 			continue
 		}
-		var rec store.InstanceRecord
-		_, ok, err := store.GetJSON(tx, store.InstanceKey(o.cluster, t.Instance), &rec)
+		var m nodeMark
+		_, ok, err := store.GetJSON(tx, store.InstanceKey(o.cluster, t.Instance), &m)
 		if err != nil {
 			return err
 		}
 		if ok {
-			o.nodes[t.Instance] = c.nodeOf(&rec, nil)
+			rec := &store.InstanceRecord{Cluster: o.cluster, ID: t.Instance}
+			rec.Status, rec.AgentConnected, rec.Attributes = m.Status, m.AgentConnected, m.Attributes
+			o.nodes[t.Instance] = c.nodeOf(rec, nil)
 		}
 	}
 	return nil
+}
+
+// nodeMark is the part of an instance record a REPLICA service reads.
+type nodeMark struct {
+	Status         string            `json:"status"`
+	AgentConnected bool              `json:"agentConnected"`
+	Attributes     []model.Attribute `json:"attributes"`
 }
 
 // readAllNodes reads every instance of the cluster and judges whether it

@@ -68,9 +68,11 @@ func (v *view) mayLaunch() bool {
 	return !v.throttled()
 }
 
-// outgoing lists the wanted tasks that are to go, healthy ones last:
-// tasks of other deployments, tasks on instances that are not ACTIVE, and
-// the PRIMARY's tasks beyond desired (chosen by scale-in order).
+// outgoing lists the wanted tasks that are to go: tasks of other
+// deployments, tasks on instances that are not ACTIVE, and the PRIMARY's
+// tasks beyond desired (chosen in scale-in order). Those not healthy come
+// first; the healthy ones follow in the order to stop them, old
+// deployments first.
 func (v *view) outgoing(keep func(*Task) bool, desired int) []*Task {
 	var old, extra, kept []*Task
 	v.each(v.wanted, func(t *Task) {
@@ -83,49 +85,59 @@ func (v *view) outgoing(keep func(*Task) bool, desired int) []*Task {
 			old = append(old, t)
 		}
 	})
-	surplus := v.scaleInOrder(kept)
-	surplus = surplus[:max(0, len(kept)-desired)]
+	surplus := v.pickScaleIn(kept, len(kept)-desired)
 	var sick, fine []*Task
-	for _, group := range [][]*Task{v.scaleInOrder(old), v.scaleInOrder(extra), surplus} {
+	for _, group := range [][]*Task{old, extra, surplus} {
+		var healthy []*Task
 		for _, t := range group {
 			if v.healthy(t) {
-				fine = append(fine, t)
+				healthy = append(healthy, t)
 			} else {
 				sick = append(sick, t)
 			}
 		}
+		fine = append(fine, healthy...)
 	}
 	return append(sick, fine...)
 }
 
 // stopOutgoing stops the outgoing tasks: any that is not healthy, and
-// healthy ones while at least lo healthy tasks remain. A FAILED PRIMARY
-// deployment launches nothing, so the tasks of older deployments on
-// ACTIVE instances stay. It returns how many it stopped.
+// healthy ones while at least lo healthy tasks remain, in scale-in order
+// within each group. A FAILED PRIMARY deployment launches nothing, so the
+// tasks of older deployments on ACTIVE instances stay. It returns how many
+// it stopped.
 func (v *view) stopOutgoing(outgoing []*Task, lo int) int {
 	healthy := v.count(v.healthy)
 	failed := v.primary.RolloutState == model.DeploymentRolloutStateFailed
-	reason := "Scaling activity initiated by (deployment " + v.primary.Id + ")"
+	keepOld := func(t *Task) bool {
+		node, _ := v.node(t)
+		return failed && t.Deployment != v.primary.Id && node.Status == model.StatusActive
+	}
+	var fine []*Task
 	n := 0
 	for _, t := range outgoing {
-		node, _ := v.node(t)
-		if failed && t.Deployment != v.primary.Id && node.Status == model.StatusActive {
-			continue
+		switch {
+		case keepOld(t):
+		case v.healthy(t):
+			fine = append(fine, t)
+		default:
+			v.stopOutgoingTask(t)
+			n++
 		}
-		if v.healthy(t) {
-			if healthy-1 < lo {
-				continue
-			}
-			healthy--
-		}
-		kind, why := store.ServiceStopScaleIn, reason
-		if node.Status == model.StatusDraining {
-			kind, why = store.ServiceStopDraining, v.drainingReason()
-		}
-		v.stop(t, kind, why)
+	}
+	for _, t := range v.pickScaleIn(fine, healthy-lo) {
+		v.stopOutgoingTask(t)
 		n++
 	}
 	return n
+}
+
+func (v *view) stopOutgoingTask(t *Task) {
+	if node, _ := v.node(t); node.Status == model.StatusDraining {
+		v.stop(t, store.ServiceStopDraining, v.drainingReason())
+		return
+	}
+	v.stop(t, store.ServiceStopScaleIn, "Scaling activity initiated by (deployment "+v.primary.Id+")")
 }
 
 // settled reports whether waiting could change nothing: no task is on its
@@ -137,13 +149,15 @@ func (v *view) settled() bool {
 	}) == 0
 }
 
-// scaleInOrder orders tasks the way ECS picks tasks to stop by default:
-// first from the availability zone with the most of the service's wanted
-// tasks, then from the instance with the most, newest first. Tasks not
-// healthy come before healthy ones.
-func (v *view) scaleInOrder(ts []*Task) []*Task {
-	if len(ts) < 2 {
-		return ts
+// pickScaleIn picks k of ts (in their order of groups: old deployments,
+// extra, surplus) the way ECS picks tasks to stop by default: first from
+// the availability zone with the most of the service's wanted tasks, then
+// from the instance with the most, newest first; tasks not healthy before
+// healthy ones. It costs k passes over ts.
+func (v *view) pickScaleIn(ts []*Task, k int) []*Task {
+	k = min(k, len(ts))
+	if k <= 0 {
+		return nil
 	}
 	az, inst := map[string]int{}, map[string]int{}
 	v.each(v.wanted, func(t *Task) {
@@ -152,8 +166,8 @@ func (v *view) scaleInOrder(ts []*Task) []*Task {
 		inst[t.Instance]++
 	})
 	left := append([]*Task(nil), ts...)
-	out := make([]*Task, 0, len(ts))
-	for len(left) > 0 {
+	out := make([]*Task, 0, k)
+	for len(out) < k {
 		best := 0
 		for i := 1; i < len(left); i++ {
 			if v.stopsBefore(left[i], left[best], az, inst) {
@@ -176,6 +190,9 @@ func (v *view) stopsBefore(a, b *Task, az, inst map[string]int) bool {
 	}
 	na, _ := v.node(a)
 	nb, _ := v.node(b)
+	if ra, rb := v.outRank(a, na), v.outRank(b, nb); ra != rb {
+		return ra < rb
+	}
 	if az[na.AZ] != az[nb.AZ] {
 		return az[na.AZ] > az[nb.AZ]
 	}
@@ -183,4 +200,16 @@ func (v *view) stopsBefore(a, b *Task, az, inst map[string]int) bool {
 		return inst[a.Instance] > inst[b.Instance]
 	}
 	return a.CreatedAt.After(b.CreatedAt)
+}
+
+// outRank orders the tasks to go: older deployments' first, then the
+// PRIMARY's on instances that are not ACTIVE, then the PRIMARY's surplus.
+func (v *view) outRank(t *Task, n Node) int {
+	switch {
+	case v.primary == nil || t.Deployment != v.primary.Id:
+		return 0
+	case n.Status != model.StatusActive:
+		return 1
+	}
+	return 2
 }
