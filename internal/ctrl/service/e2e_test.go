@@ -299,3 +299,37 @@ func TestServiceTaskClaimsAsRunTask(t *testing.T) {
 		t.Errorf("service task claims %+v, RunTask task %+v", a, b)
 	}
 }
+
+// Tasks failing their container health checks are stopped and replaced;
+// the circuit breaker counts them and fails the deployment.
+func TestUnhealthyTasksAreReplaced(t *testing.T) {
+	c := newCluster(t, 2, fast)
+	out, err := c.h.ECS.RegisterTaskDefinition(c.ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("sick"),
+		ContainerDefinitions: []types.ContainerDefinition{{
+			Name: aws.String("app"), Image: aws.String("x"), Memory: aws.Int32(64),
+			Environment: []types.KeyValuePair{{Name: aws.String("FAKE_HEALTH"), Value: aws.String("unhealthy")}},
+			HealthCheck: &types.HealthCheck{Command: []string{"CMD", "true"}},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.create("sick", aws.ToString(out.TaskDefinition.TaskDefinitionArn), 1, func(in *ecs.CreateServiceInput) {
+		in.DeploymentConfiguration = &types.DeploymentConfiguration{
+			DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: true}}
+	})
+	c.eventually("the deployment fails", func() bool {
+		s := c.describe("sick")
+		return len(s.Deployments) == 1 && s.Deployments[0].RolloutState == types.DeploymentRolloutStateFailed
+	})
+	stopped := c.tasks("sick", types.DesiredStatusStopped)
+	if len(stopped) < 3 {
+		t.Fatalf("%d stopped tasks", len(stopped))
+	}
+	for _, tk := range stopped {
+		if aws.ToString(tk.StoppedReason) != "Task failed container health checks" || tk.StopCode != types.TaskStopCodeServiceSchedulerInitiated {
+			t.Errorf("stopped task: %s %s", tk.StopCode, aws.ToString(tk.StoppedReason))
+		}
+	}
+}

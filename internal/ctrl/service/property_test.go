@@ -1,6 +1,7 @@
 package service
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -289,4 +290,30 @@ func (s *sim) apply(p *Plan) {
 	svc.Events = AddEvents(svc.Events, p.Events, w.in.Now, func() string { return "e" })
 	w.in.Service = &svc
 	_ = store.ServiceStopLost
+}
+
+// TestPropertyQuietWhenSettled checks that a service is not rewritten
+// forever: when a plan launches and stops nothing, deciding again on the
+// service it stores gives the same record and no new event (the
+// controller writes only what changes, and its writes wake it again).
+func TestPropertyQuietWhenSettled(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		w := genWorld(rt, rapid.Bool().Draw(rt, "daemon"))
+		p := w.decide()
+		if !p.Launch.Empty() || len(p.Stops) > 0 {
+			return
+		}
+		svc := *p.Service
+		svc.Events = AddEvents(svc.Events, p.Events, w.in.Now, func() string { return "e" })
+		w.in.Service = &svc
+		again := w.decide()
+		if len(again.Events) > 0 || !again.Launch.Empty() || len(again.Stops) > 0 {
+			rt.Fatalf("second decision: events %q, launch %+v, stops %v", again.Events, again.Launch, stops(again))
+		}
+		a, _ := json.Marshal(&svc)
+		b, _ := json.Marshal(again.Service)
+		if string(a) != string(b) {
+			rt.Fatalf("service rewritten:\n%s\n%s", a, b)
+		}
+	})
 }
