@@ -17,6 +17,7 @@ import (
 // serverFlags are the flags `server` and `dev` share.
 type serverFlags struct {
 	listen, dataDir, region, account, keyID, secret, agentToken, logLevel *string
+	lostNodeGrace, taskSuccessAfter                                       *time.Duration
 }
 
 func addServerFlags(fs *flag.FlagSet, defaultDataDir string) serverFlags {
@@ -29,6 +30,10 @@ func addServerFlags(fs *flag.FlagSet, defaultDataDir string) serverFlags {
 		secret:     fs.String("secret-access-key", "", "root secret access key (prefer the QUAYSIDE_SECRET_ACCESS_KEY environment variable)"),
 		agentToken: fs.String("agent-token", "", "agent protocol token (default: from DIR/agent-token, or generated; env QUAYSIDE_AGENT_TOKEN)"),
 		logLevel:   fs.String("log-level", "info", "debug, info, warn or error"),
+		lostNodeGrace: fs.Duration("lost-node-grace", 0,
+			"how long a node's agent may stay disconnected before its service tasks are replaced elsewhere (default 500ms)"),
+		taskSuccessAfter: fs.Duration("task-success-after", 0,
+			"how long a service task must run to count as a successful run; a deployment completes once its tasks have (default 10s)"),
 	}
 }
 
@@ -39,9 +44,11 @@ func (f serverFlags) config(stderr io.Writer) (server.Config, error) {
 	}
 	return server.Config{
 		Listen: *f.listen, DataDir: *f.dataDir, Region: *f.region, Account: *f.account,
-		Root:       server.Credentials{AccessKeyID: *f.keyID, SecretAccessKey: cmp.Or(*f.secret, os.Getenv("QUAYSIDE_SECRET_ACCESS_KEY"))},
-		AgentToken: cmp.Or(*f.agentToken, os.Getenv("QUAYSIDE_AGENT_TOKEN")),
-		Logger:     logger,
+		Root:             server.Credentials{AccessKeyID: *f.keyID, SecretAccessKey: cmp.Or(*f.secret, os.Getenv("QUAYSIDE_SECRET_ACCESS_KEY"))},
+		AgentToken:       cmp.Or(*f.agentToken, os.Getenv("QUAYSIDE_AGENT_TOKEN")),
+		Logger:           logger,
+		LostNodeGrace:    *f.lostNodeGrace,
+		TaskSuccessAfter: *f.taskSuccessAfter,
 	}, nil
 }
 
