@@ -1,6 +1,9 @@
 // Package awsproto is the wire layer shared by every AWS-compatible API that
 // Quayside serves on its one listener: request routing (X-Amz-Target for the
-// JSON protocols; Action and the signing service for Query, later), SigV4
+// JSON protocols; for the Query protocol — a form-encoded POST without
+// X-Amz-Target — the signing service of the credential scope, then Action
+// and Version), form decoding into the same JSON the handlers take and XML
+// encoding of their output (query*.go), SigV4
 // verification, request validation derived from the botocore service
 // models, and the error envelopes. It is the one place where an errs.Code
 // becomes an HTTP status and a `__type`.

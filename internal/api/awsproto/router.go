@@ -35,8 +35,9 @@ type Config struct {
 
 // Router is the http.Handler of the AWS-compatible listener.
 type Router struct {
-	cfg  Config
-	json map[string]*JSONService // by X-Amz-Target prefix
+	cfg   Config
+	json  map[string]*JSONService  // by X-Amz-Target prefix
+	query map[string]*QueryService // by signing name
 }
 
 // JSONService is one AWS JSON (1.0 or 1.1) service: its model and a handler
@@ -55,7 +56,7 @@ func NewRouter(cfg Config) *Router {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Router{cfg: cfg, json: map[string]*JSONService{}}
+	return &Router{cfg: cfg, json: map[string]*JSONService{}, query: map[string]*QueryService{}}
 }
 
 // AddJSON adds a JSON-protocol service, routed by its model's targetPrefix.
@@ -79,6 +80,9 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (rt *Router) serve(ctx context.Context, w http.ResponseWriter, r *http.Request) (svc, op string, code errs.Code) {
+	if isQueryRequest(r) {
+		return rt.serveQuery(ctx, w, r)
+	}
 	fail := func(err error) (string, string, errs.Code) {
 		return svc, op, rt.writeJSONError(ctx, w, err)
 	}

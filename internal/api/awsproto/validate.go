@@ -44,7 +44,7 @@ func (m *Model) Validate(op string, body []byte) error {
 	if !ok {
 		return errs.New(errs.UnknownOperation, "The operation %q is not known to this endpoint.", op)
 	}
-	w := walker{data: body}
+	w := walker{data: body, lower: m.Metadata.Protocol == "query"}
 	if !w.root(root) {
 		return w.serr
 	}

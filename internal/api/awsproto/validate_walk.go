@@ -19,6 +19,9 @@ type pathSeg struct {
 }
 
 type walker struct {
+	// lower writes member names in paths lowerCamel, as Query services
+	// (whose members are UpperCamel) word their messages.
+	lower bool
 	data  []byte
 	pos   int
 	depth int
@@ -527,9 +530,12 @@ func (w *walker) pathString() string {
 		if i > 0 {
 			b.WriteByte('.')
 		}
-		if seg.index > 0 {
+		switch {
+		case seg.index > 0:
 			b.WriteString(strconv.Itoa(seg.index))
-		} else {
+		case w.lower && !seg.elem && seg.name != "":
+			b.WriteString(strings.ToLower(seg.name[:1]) + seg.name[1:])
+		default:
 			b.WriteString(seg.name)
 		}
 		if seg.elem {
