@@ -55,6 +55,8 @@ var rules = []rule{
 	{"internal/api/agentapi", []string{"internal/agentproto", "internal/api/awsproto", "internal/model", "internal/store", "internal/errs", "internal/arn"}},
 	{"internal/ctrl/", []string{"internal/ctrl", "internal/model", "internal/store", "internal/errs", "internal/arn", "internal/sched", "internal/placement"}},
 	{"internal/agent", []string{"internal/agent", "internal/agentproto", "internal/model", "internal/errs", "internal/arn"}},
+	// The load balancer data plane is fed by the store only.
+	{"internal/lb", []string{"internal/lb", "internal/store", "internal/model", "internal/errs", "internal/arn"}},
 }
 
 func TestImportWalls(t *testing.T) {
