@@ -1,0 +1,26 @@
+// Package lb is the load balancer data plane: it serves the ELBv2 load
+// balancers, listeners, rules and target groups kept under the store's
+// /elbv2/ prefix.
+//
+// A run loop lists that prefix, watches it from the listed revision
+// (relisting after ErrCompacted), and after each batch of changes builds
+// an immutable routing snapshot — listeners by port → rules in priority
+// order → terminal action → weighted target groups → the targets that may
+// get new requests — published with an atomic pointer swap, so requests
+// route lock-free on one consistent version. Each listener listens on its
+// port at the bind address: HTTP listeners (application load balancers)
+// run a reverse proxy with keep-alive pools per target, rule conditions,
+// forward/fixed-response/redirect actions, round robin or least
+// outstanding requests and stickiness; TCP listeners (network load
+// balancers) splice connections.
+//
+// Active health checks run for every target of a group a listener
+// forwards to, with the group's settings; their verdicts feed the next
+// snapshot at once and are written to the target records (batched, only
+// on transitions) for DescribeTargetHealth. A draining target (deregistered
+// through the API) gets no new requests; the data plane deletes its
+// record when its requests in flight are done or its deregistration delay
+// is over.
+//
+// It imports the standard library and internal/store.
+package lb
