@@ -17,6 +17,7 @@ import (
 // serverFlags are the flags `server` and `dev` share.
 type serverFlags struct {
 	listen, dataDir, region, account, keyID, secret, agentToken, logLevel *string
+	lbBind                                                                *string
 	lostNodeGrace, taskSuccessAfter                                       *time.Duration
 }
 
@@ -30,6 +31,7 @@ func addServerFlags(fs *flag.FlagSet, defaultDataDir string) serverFlags {
 		secret:     fs.String("secret-access-key", "", "root secret access key (prefer the QUAYSIDE_SECRET_ACCESS_KEY environment variable)"),
 		agentToken: fs.String("agent-token", "", "agent protocol token (default: from DIR/agent-token, or generated; env QUAYSIDE_AGENT_TOKEN)"),
 		logLevel:   fs.String("log-level", "info", "debug, info, warn or error"),
+		lbBind:     fs.String("lb-bind-address", "127.0.0.1", "`HOST` the load balancers' listeners listen on"),
 		lostNodeGrace: fs.Duration("lost-node-grace", 0,
 			"how long a node's agent may stay disconnected before its service tasks are replaced elsewhere (default 500ms)"),
 		taskSuccessAfter: fs.Duration("task-success-after", 0,
@@ -49,6 +51,7 @@ func (f serverFlags) config(stderr io.Writer) (server.Config, error) {
 		Logger:           logger,
 		LostNodeGrace:    *f.lostNodeGrace,
 		TaskSuccessAfter: *f.taskSuccessAfter,
+		LBBindAddress:    *f.lbBind,
 	}, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/quayside/quayside/internal/api/ecs"
 	"github.com/quayside/quayside/internal/arn"
 	"github.com/quayside/quayside/internal/ctrl/instancehealth"
+	"github.com/quayside/quayside/internal/lb"
 	"github.com/quayside/quayside/internal/store"
 	"github.com/quayside/quayside/internal/store/bolt"
 )
@@ -58,6 +59,10 @@ type Config struct {
 	// task count, and a deployment completes once its tasks have run
 	// this long.
 	TaskSuccessAfter time.Duration
+
+	// LBBindAddress is the host the load balancers' listeners listen on
+	// (default 127.0.0.1).
+	LBBindAddress string
 }
 
 // Server is a running control plane.
@@ -72,6 +77,8 @@ type Server struct {
 	agentToken string
 	agent      *agentapi.Handler
 	stopCtrl   func()
+	lb         *lb.LB
+	stopLB     func()
 }
 
 var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
@@ -100,6 +107,9 @@ func (c *Config) defaults() error {
 	}
 	if c.PollWait <= 0 {
 		c.PollWait = agentapi.DefaultPollWait
+	}
+	if c.LBBindAddress == "" {
+		c.LBBindAddress = "127.0.0.1"
 	}
 	if c.MissedHeartbeats <= 0 {
 		c.MissedHeartbeats = instancehealth.DefaultMissedHeartbeats
@@ -136,6 +146,7 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, store: st, creds: creds, ln: ln, done: make(chan error, 1), agentToken: token}
 	s.startAgentSide()
 	s.startControllers()
+	s.startLB()
 	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.done <- s.http.Serve(ln) }()
 	tokenFrom := AgentTokenFile(cfg.DataDir)
@@ -185,6 +196,7 @@ func (s *Server) Close(ctx context.Context) error {
 		err = serr
 	}
 	s.stopControllers()
+	s.stopLB()
 	if cerr := s.store.Close(); err == nil {
 		err = cerr
 	}
