@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go/logging"
 	"github.com/moby/moby/client"
 
 	"github.com/quayside/quayside/internal/testimages"
@@ -134,6 +135,10 @@ func ecsClient(ctx context.Context, dataDir, url string) (*ecs.Client, error) {
 		config.WithSharedConfigFiles([]string{}),
 		config.WithRegion("us-east-1"),
 		config.WithBaseEndpoint(url),
+		// Polling every few milliseconds makes the SDK warn now and then that
+		// it could not drain a response body from a connection the transport
+		// had just closed as idle (aws/aws-sdk-go-v2#2737): noise here.
+		config.WithLogger(logging.Nop{}),
 	)
 	if err != nil {
 		return nil, err
@@ -193,25 +198,39 @@ func (q *quayside) waitSteady(ctx context.Context) error {
 	return nil
 }
 
-// running returns the service's tasks whose lastStatus is RUNNING.
-func (q *quayside) running(ctx context.Context) ([]types.Task, error) {
+// tasks describes the service's tasks desired RUNNING (which include the
+// PENDING ones), and the tasks named in extra.
+func (q *quayside) tasks(ctx context.Context, extra ...string) ([]types.Task, error) {
 	l, err := q.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(qCluster), ServiceName: aws.String(qService), MaxResults: aws.Int32(100)})
-	if err != nil || len(l.TaskArns) == 0 {
-		return nil, err
-	}
-	d, err := q.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(qCluster), Tasks: l.TaskArns})
 	if err != nil {
 		return nil, err
 	}
+	arns := append(l.TaskArns, extra...)
+	if len(arns) == 0 {
+		return nil, nil
+	}
+	d, err := q.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(qCluster), Tasks: arns})
+	if err != nil {
+		return nil, err
+	}
+	return d.Tasks, nil
+}
+
+// running returns the service's tasks whose lastStatus is RUNNING.
+func (q *quayside) running(ctx context.Context) ([]types.Task, error) {
+	ts, err := q.tasks(ctx)
 	var out []types.Task
-	for _, t := range d.Tasks {
+	for _, t := range ts {
 		if aws.ToString(t.LastStatus) == "RUNNING" {
 			out = append(out, t)
 		}
 	}
-	return out, nil
+	return out, err
 }
 
+// killOne kills a random RUNNING task's container and waits until a task
+// that was not there before is RUNNING. It logs when the API showed the
+// killed task STOPPED and the replacement created, on the way.
 func (q *quayside) killOne(ctx context.Context) (time.Duration, error) {
 	before, err := q.running(ctx)
 	if err != nil {
@@ -233,21 +252,31 @@ func (q *quayside) killOne(ctx context.Context) (time.Duration, error) {
 	if _, err := q.dk.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: "KILL"}); err != nil {
 		return 0, fmt.Errorf("docker kill: %w", err)
 	}
-	var t1 time.Time
+	var stopped, created, running time.Duration
 	err = poll(ctx, q.o.waitLimit, qPoll, "replacement RUNNING", func(ctx context.Context) (bool, error) {
-		now, err := q.running(ctx)
-		for _, t := range now {
-			if !known[aws.ToString(t.TaskArn)] {
-				t1 = time.Now()
-				return true, nil
+		ts, err := q.tasks(ctx, victim)
+		for _, t := range ts {
+			arn, status := aws.ToString(t.TaskArn), aws.ToString(t.LastStatus)
+			if arn == victim && status == "STOPPED" && stopped == 0 {
+				stopped = time.Since(t0)
+			}
+			if known[arn] {
+				continue
+			}
+			if created == 0 {
+				created = time.Since(t0)
+			}
+			if status == "RUNNING" && running == 0 {
+				running = time.Since(t0)
 			}
 		}
-		return false, err
+		return running > 0, err
 	})
 	if err != nil {
 		return 0, err
 	}
-	return t1.Sub(t0), nil
+	logf("quayside: killed task STOPPED in the API after %v, replacement created after %v", round(stopped), round(created))
+	return running, nil
 }
 
 // runningContainer is the ID of the running container with label (k=v).
