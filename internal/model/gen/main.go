@@ -50,8 +50,10 @@ func main() {
 	pkg := flag.String("pkg", "model", "package name")
 	timeType := flag.String("time", "Time", "Go type of timestamp shapes")
 	imports := flag.String("import", "", "comma-separated import paths the output needs (for -time)")
+	boxAll := flag.Bool("boxall", false, "treat every scalar member as boxed (Query models leave \"box\" out)")
 	flag.Parse()
 	timestampType = *timeType
+	boxAllScalars = *boxAll
 	m, err := load(*in)
 	if err != nil {
 		log.Fatal(err)
@@ -86,6 +88,11 @@ func load(path string) (*apiModel, error) {
 // timestampType is the Go type of timestamp shapes ("Time" in package
 // model; "model.Time" elsewhere).
 var timestampType = "Time"
+
+// boxAllScalars makes every scalar member a pointer: botocore's Query
+// models carry no "box" trait, yet their scalars are optional (a false or 0
+// that was sent must be told apart from one that was not).
+var boxAllScalars bool
 
 func generate(m *apiModel, pkg, src, imports string) ([]byte, error) {
 	var b bytes.Buffer
@@ -169,7 +176,7 @@ func typeOf(m *apiModel, name string, asMember bool) (string, bool) {
 	if scalar == "" {
 		panic("unknown shape type " + s.Type)
 	}
-	if s.Box && asMember {
+	if (s.Box || boxAllScalars) && asMember {
 		return "*" + scalar, true
 	}
 	return scalar, false

@@ -1,0 +1,283 @@
+package elbv2
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/quayside/quayside/internal/api/awsproto"
+	"github.com/quayside/quayside/internal/errs"
+	"github.com/quayside/quayside/internal/store"
+)
+
+func (a *API) attributeOps() map[string]awsproto.Handler {
+	return map[string]awsproto.Handler{
+		"DescribeLoadBalancerAttributes": awsproto.Typed(a.describeLBAttributes),
+		"ModifyLoadBalancerAttributes":   awsproto.Typed(a.modifyLBAttributes),
+		"DescribeTargetGroupAttributes":  awsproto.Typed(a.describeTGAttributes),
+		"ModifyTargetGroupAttributes":    awsproto.Typed(a.modifyTGAttributes),
+	}
+}
+
+// attr is one attribute a resource type has: its default and a check of
+// the values it takes.
+type attr struct {
+	key, def string
+	check    func(v string) string // "" if v is fine, else the constraint
+}
+
+func anyValue(string) string { return "" }
+
+func boolValue(v string) string {
+	if v == "true" || v == "false" {
+		return ""
+	}
+	return "must be 'true' or 'false'"
+}
+
+func intRange(lo, hi int) func(string) string {
+	return func(v string) string {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return "must be an integer between " + strconv.Itoa(lo) + " and " + strconv.Itoa(hi)
+		}
+		return ""
+	}
+}
+
+func oneOf(vals ...string) func(string) string {
+	return func(v string) string {
+		if slices.Contains(vals, v) {
+			return ""
+		}
+		return "must be one of '" + strings.Join(vals, ", ") + "'"
+	}
+}
+
+var (
+	lbCommonAttrs = []attr{
+		{"access_logs.s3.enabled", "false", boolValue},
+		{"access_logs.s3.bucket", "", anyValue},
+		{"access_logs.s3.prefix", "", anyValue},
+		{store.LBAttrDeletionProtection, "false", boolValue},
+	}
+	albAttrs = append(slices.Clone(lbCommonAttrs),
+		attr{"client_keep_alive.seconds", "3600", intRange(60, 604800)},
+		attr{"connection_logs.s3.enabled", "false", boolValue},
+		attr{"connection_logs.s3.bucket", "", anyValue},
+		attr{"connection_logs.s3.prefix", "", anyValue},
+		attr{store.LBAttrIdleTimeout, "60", intRange(1, 4000)},
+		attr{store.LBAttrCrossZone, "true", oneOf("true")},
+		attr{"routing.http.desync_mitigation_mode", "defensive", oneOf("monitor", "defensive", "strictest")},
+		attr{store.LBAttrDropInvalidHeaders, "false", boolValue},
+		attr{"routing.http.preserve_host_header.enabled", "false", boolValue},
+		attr{"routing.http.x_amzn_tls_version_and_cipher_suite.enabled", "false", boolValue},
+		attr{"routing.http.xff_client_port.enabled", "false", boolValue},
+		attr{store.LBAttrXFFHeaderProcessing, "append", oneOf("append", "preserve", "remove")},
+		attr{store.LBAttrHTTP2, "true", boolValue},
+		attr{"waf.fail_open.enabled", "false", boolValue},
+	)
+	nlbAttrs = append(slices.Clone(lbCommonAttrs),
+		attr{store.LBAttrCrossZone, "false", boolValue},
+		attr{"dns_record.client_routing_policy", "any_availability_zone",
+			oneOf("any_availability_zone", "availability_zone_affinity", "partial_availability_zone_affinity")},
+		attr{"zonal_shift.config.enabled", "false", boolValue},
+	)
+
+	tgCommonAttrs = []attr{
+		{store.TGAttrDeregistrationDelay, "300", intRange(0, 3600)},
+		{store.TGAttrStickinessEnabled, "false", boolValue},
+		{"load_balancing.cross_zone.enabled", "use_load_balancer_configuration", oneOf("true", "false", "use_load_balancer_configuration")},
+		{"target_group_health.dns_failover.minimum_healthy_targets.count", "1", anyValue},
+		{"target_group_health.dns_failover.minimum_healthy_targets.percentage", "off", anyValue},
+		{"target_group_health.unhealthy_state_routing.minimum_healthy_targets.count", "1", anyValue},
+		{"target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage", "off", anyValue},
+	}
+	httpTGAttrs = append(slices.Clone(tgCommonAttrs),
+		attr{store.TGAttrStickinessType, "lb_cookie", oneOf("lb_cookie", "app_cookie")},
+		attr{store.TGAttrLBCookieDuration, "86400", intRange(1, 604800)},
+		attr{store.TGAttrAppCookieName, "", appCookieName},
+		attr{store.TGAttrAppCookieDuration, "86400", intRange(1, 604800)},
+		attr{store.TGAttrAlgorithm, store.AlgorithmRoundRobin, oneOf(store.AlgorithmRoundRobin, store.AlgorithmLeastOutstd)},
+		attr{"load_balancing.algorithm.anomaly_mitigation", "off", oneOf("off")},
+		attr{store.TGAttrSlowStart, "0", slowStart},
+	)
+	tcpTGAttrs = append(slices.Clone(tgCommonAttrs),
+		attr{store.TGAttrStickinessType, "source_ip", oneOf("source_ip")},
+		attr{"deregistration_delay.connection_termination.enabled", "false", boolValue},
+		attr{"preserve_client_ip.enabled", "true", boolValue},
+		attr{"proxy_protocol_v2.enabled", "false", oneOf("false")},
+		attr{"target_health_state.unhealthy.connection_termination.enabled", "true", boolValue},
+		attr{"target_health_state.unhealthy.draining_interval_seconds", "0", intRange(0, 360000)},
+	)
+)
+
+func appCookieName(v string) string {
+	l := strings.ToUpper(v)
+	if strings.HasPrefix(l, "AWSALB") || strings.HasPrefix(l, "AWSALBAPP") || strings.HasPrefix(l, "AWSALBTG") || len(v) > 256 {
+		return "must not start with AWSALB, AWSALBAPP or AWSALBTG and must be at most 256 characters"
+	}
+	return ""
+}
+
+func slowStart(v string) string {
+	n, err := strconv.Atoi(v)
+	if err != nil || (n != 0 && (n < 30 || n > 900)) {
+		return "must be 0 or an integer between 30 and 900"
+	}
+	return ""
+}
+
+func lbAttrSet(typ string) []attr {
+	if typ == store.LBTypeNetwork {
+		return nlbAttrs
+	}
+	return albAttrs
+}
+
+func tgAttrSet(tg *store.TargetGroupRecord) []attr {
+	if tg.Protocol == store.ProtocolTCP {
+		return tcpTGAttrs
+	}
+	return httpTGAttrs
+}
+
+func defaults(set []attr) map[string]string {
+	m := make(map[string]string, len(set))
+	for _, at := range set {
+		m[at.key] = at.def
+	}
+	return m
+}
+
+func defaultLBAttributes(typ string) map[string]string { return defaults(lbAttrSet(typ)) }
+
+func defaultTGAttributes(tg *store.TargetGroupRecord) map[string]string {
+	m := defaults(tgAttrSet(tg))
+	if tg.Protocol == store.ProtocolTCP && tg.TargetType == store.TargetTypeIP {
+		m["preserve_client_ip.enabled"] = "false"
+	}
+	return m
+}
+
+// applyAttrs checks kvs against set and writes them into cur. what names
+// the resource type in messages ("Load balancer", "Target group").
+func applyAttrs(cur map[string]string, set []attr, what string, kvs [][2]string) error {
+	byKey := make(map[string]attr, len(set))
+	for _, at := range set {
+		byKey[at.key] = at
+	}
+	next := maps.Clone(cur)
+	for _, kv := range kvs {
+		at, ok := byKey[kv[0]]
+		if !ok {
+			return validation("%s attribute key '%s' is not recognized", what, kv[0])
+		}
+		if msg := at.check(kv[1]); msg != "" {
+			return validation("%s attribute '%s' value '%s' is not valid: it %s", what, kv[0], kv[1], msg)
+		}
+		next[kv[0]] = kv[1]
+	}
+	maps.Copy(cur, next)
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := slices.Collect(maps.Keys(m))
+	slices.Sort(keys)
+	return keys
+}
+
+func lbAttrsOut(m map[string]string) []LoadBalancerAttribute {
+	out := []LoadBalancerAttribute{}
+	for _, k := range sortedKeys(m) {
+		out = append(out, LoadBalancerAttribute{Key: k, Value: m[k]})
+	}
+	return out
+}
+
+func tgAttrsOut(m map[string]string) []TargetGroupAttribute {
+	out := []TargetGroupAttribute{}
+	for _, k := range sortedKeys(m) {
+		out = append(out, TargetGroupAttribute{Key: k, Value: m[k]})
+	}
+	return out
+}
+
+func (a *API) describeLBAttributes(ctx context.Context, in *DescribeLoadBalancerAttributesInput) (*DescribeLoadBalancerAttributesOutput, error) {
+	var lb *store.LoadBalancerRecord
+	err := a.view(ctx, func(tx store.ReadTx) (err error) {
+		lb, err = a.getLB(tx, in.LoadBalancerArn)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &DescribeLoadBalancerAttributesOutput{Attributes: lbAttrsOut(lb.Attributes)}, nil
+}
+
+func (a *API) modifyLBAttributes(ctx context.Context, in *ModifyLoadBalancerAttributesInput) (*ModifyLoadBalancerAttributesOutput, error) {
+	kvs := make([][2]string, 0, len(in.Attributes))
+	for _, at := range in.Attributes {
+		kvs = append(kvs, [2]string{at.Key, at.Value})
+	}
+	var lb *store.LoadBalancerRecord
+	err := a.update(ctx, func(tx store.Tx) (err error) {
+		if lb, err = a.getLB(tx, in.LoadBalancerArn); err != nil {
+			return err
+		}
+		if lb.Attributes == nil {
+			lb.Attributes = defaultLBAttributes(lb.Type)
+		}
+		if err := applyAttrs(lb.Attributes, lbAttrSet(lb.Type), "Load balancer", kvs); err != nil {
+			return err
+		}
+		return store.PutJSON(tx, store.LoadBalancerKey(lb.ID), lb)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ModifyLoadBalancerAttributesOutput{Attributes: lbAttrsOut(lb.Attributes)}, nil
+}
+
+func (a *API) describeTGAttributes(ctx context.Context, in *DescribeTargetGroupAttributesInput) (*DescribeTargetGroupAttributesOutput, error) {
+	var tg *store.TargetGroupRecord
+	err := a.view(ctx, func(tx store.ReadTx) (err error) {
+		tg, err = a.getTG(tx, in.TargetGroupArn)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &DescribeTargetGroupAttributesOutput{Attributes: tgAttrsOut(tg.Attributes)}, nil
+}
+
+func (a *API) modifyTGAttributes(ctx context.Context, in *ModifyTargetGroupAttributesInput) (*ModifyTargetGroupAttributesOutput, error) {
+	kvs := make([][2]string, 0, len(in.Attributes))
+	for _, at := range in.Attributes {
+		kvs = append(kvs, [2]string{at.Key, at.Value})
+	}
+	var tg *store.TargetGroupRecord
+	err := a.update(ctx, func(tx store.Tx) (err error) {
+		if tg, err = a.getTG(tx, in.TargetGroupArn); err != nil {
+			return err
+		}
+		if tg.Attributes == nil {
+			tg.Attributes = defaultTGAttributes(tg)
+		}
+		if err := applyAttrs(tg.Attributes, tgAttrSet(tg), "Target group", kvs); err != nil {
+			return err
+		}
+		if tg.Attributes[store.TGAttrStickinessType] == "app_cookie" && tg.Attributes[store.TGAttrStickinessEnabled] == "true" &&
+			tg.Attributes[store.TGAttrAppCookieName] == "" {
+			return errs.New(errInvalidConfig, "The attribute 'stickiness.app_cookie.cookie_name' must be specified for stickiness type 'app_cookie'")
+		}
+		return store.PutJSON(tx, store.TargetGroupKey(tg.ID), tg)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ModifyTargetGroupAttributesOutput{Attributes: tgAttrsOut(tg.Attributes)}, nil
+}

@@ -1,0 +1,280 @@
+package elbv2
+
+import (
+	"context"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/quayside/quayside/internal/api/awsproto"
+	"github.com/quayside/quayside/internal/errs"
+	"github.com/quayside/quayside/internal/model"
+	"github.com/quayside/quayside/internal/store"
+)
+
+func (a *API) targetOps() map[string]awsproto.Handler {
+	return map[string]awsproto.Handler{
+		"RegisterTargets":      awsproto.Typed(a.registerTargets),
+		"DeregisterTargets":    awsproto.Typed(a.deregisterTargets),
+		"DescribeTargetHealth": awsproto.Typed(a.describeTargetHealth),
+	}
+}
+
+// targetPort is the port a target description means: its own, else the
+// group's.
+func targetPort(tg *store.TargetGroupRecord, t TargetDescription) int32 {
+	if t.Port != nil {
+		return *t.Port
+	}
+	return tg.Port
+}
+
+func quoteList(ids []string) string {
+	q := make([]string, len(ids))
+	for i, id := range ids {
+		q[i] = "'" + id + "'"
+	}
+	return strings.Join(q, ", ")
+}
+
+// runningInstances returns the EC2 instance IDs of the container
+// instances that can take traffic (ACTIVE or DRAINING).
+func runningInstances(tx store.ReadTx) (map[string]bool, error) {
+	ids := map[string]bool{}
+	err := store.ScanJSON(tx, store.InstancesPrefix, "", func(_ string, ci *store.InstanceRecord) (bool, error) {
+		if ci.Ec2InstanceId != "" && (ci.Status == "ACTIVE" || ci.Status == "DRAINING") {
+			ids[ci.Ec2InstanceId] = true
+		}
+		return true, nil
+	})
+	return ids, err
+}
+
+// checkTargets validates target descriptions for tg: instance targets must
+// be the EC2 instance of a live container instance, ip targets IPv4
+// addresses.
+func checkTargets(tx store.ReadTx, tg *store.TargetGroupRecord, ts []TargetDescription) error {
+	var bad []string
+	var running map[string]bool
+	for _, t := range ts {
+		if t.Port != nil && (*t.Port < 1 || *t.Port > 65535) {
+			return validation("Port '%d' of target '%s' must be between 1 and 65535", *t.Port, t.Id)
+		}
+		switch tg.TargetType {
+		case store.TargetTypeIP:
+			ip, err := netip.ParseAddr(t.Id)
+			if err != nil || !ip.Is4() || ip.IsUnspecified() || ip.IsMulticast() {
+				return errs.New(errInvalidTarget, "The IP address '%s' is not a valid IPv4 address", t.Id)
+			}
+		default:
+			if !strings.HasPrefix(t.Id, "i-") {
+				return validation("The instance ID '%s' is malformed", t.Id)
+			}
+			if running == nil {
+				var err error
+				if running, err = runningInstances(tx); err != nil {
+					return err
+				}
+			}
+			if !running[t.Id] {
+				bad = append(bad, t.Id)
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return errs.New(errInvalidTarget, "The following targets are not in a running state and cannot be registered: %s", quoteList(bad))
+	}
+	return nil
+}
+
+func (a *API) registerTargets(ctx context.Context, in *RegisterTargetsInput) (*RegisterTargetsOutput, error) {
+	if len(in.Targets) == 0 {
+		return nil, validation("At least one target must be specified")
+	}
+	now := a.at()
+	err := a.update(ctx, func(tx store.Tx) error {
+		tg, err := a.getTG(tx, in.TargetGroupArn)
+		if err != nil {
+			return err
+		}
+		if err := checkTargets(tx, tg, in.Targets); err != nil {
+			return err
+		}
+		existing, err := scanAll[store.TargetRecord](tx, store.TargetsOfKey(tg.ID))
+		if err != nil {
+			return err
+		}
+		count := len(existing)
+		for _, t := range in.Targets {
+			port := targetPort(tg, t)
+			key := store.TargetKey(tg.ID, t.Id, port)
+			var rec store.TargetRecord
+			_, had, err := store.GetJSON(tx, key, &rec)
+			if err != nil {
+				return err
+			}
+			if had && rec.State != store.TargetDraining {
+				continue // registering a registered target changes nothing
+			}
+			if !had {
+				if count++; count > maxTargetsPerTG {
+					return errs.New(errTooManyTargets, "You have reached the maximum number of targets (%d) for target group '%s'", maxTargetsPerTG, tg.Arn)
+				}
+				rec = store.TargetRecord{TargetGroupID: tg.ID, ID: t.Id, Port: port, RegisteredAt: now}
+			}
+			rec.AvailabilityZone = t.AvailabilityZone
+			rec.State, rec.Reason, rec.Description = store.TargetInitial, store.ReasonRegistrationInProgress, ""
+			rec.Since, rec.DrainUntil = now, model.Time{}
+			if err := store.PutJSON(tx, key, &rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &RegisterTargetsOutput{}, nil
+}
+
+func (a *API) deregisterTargets(ctx context.Context, in *DeregisterTargetsInput) (*DeregisterTargetsOutput, error) {
+	if len(in.Targets) == 0 {
+		return nil, validation("At least one target must be specified")
+	}
+	now := a.now()
+	err := a.update(ctx, func(tx store.Tx) error {
+		tg, err := a.getTG(tx, in.TargetGroupArn)
+		if err != nil {
+			return err
+		}
+		used, err := usage(tx)
+		if err != nil {
+			return err
+		}
+		delay := tg.DeregistrationDelay()
+		var missing []string
+		for _, t := range in.Targets {
+			key := store.TargetKey(tg.ID, t.Id, targetPort(tg, t))
+			var rec store.TargetRecord
+			_, had, err := store.GetJSON(tx, key, &rec)
+			if err != nil {
+				return err
+			}
+			switch {
+			case !had:
+				missing = append(missing, t.Id)
+			case len(used[tg.ID]) == 0 || delay <= 0:
+				// Nothing routes to it: gone at once.
+				if err := tx.Delete(key); err != nil {
+					return err
+				}
+			case rec.State == store.TargetDraining:
+				// Already draining: keep its deadline.
+			default:
+				rec.State, rec.Reason, rec.Description = store.TargetDraining, store.ReasonDeregistrationInProgress, ""
+				rec.Since, rec.DrainUntil = model.At(now), model.At(now.Add(delay))
+				if err := store.PutJSON(tx, key, &rec); err != nil {
+					return err
+				}
+			}
+		}
+		if len(missing) > 0 {
+			return errs.New(errInvalidTarget, "The following targets are not registered in target group '%s': %s", tg.Arn, quoteList(missing))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &DeregisterTargetsOutput{}, nil
+}
+
+// Descriptions DescribeTargetHealth gives a state and reason when the data
+// plane wrote none.
+var healthDescriptions = map[string]string{
+	store.ReasonRegistrationInProgress:   "Target registration is in progress",
+	store.ReasonInitialHealthChecking:    "Initial health checks in progress",
+	store.ReasonDeregistrationInProgress: "Target deregistration is in progress",
+	store.ReasonNotRegistered:            "Target is not registered to the target group",
+	store.ReasonNotInUse:                 "Target group is not configured to receive traffic from the load balancer",
+	store.ReasonFailedHealthChecks:       "Health checks failed",
+	store.ReasonTimeout:                  "Request timed out",
+	store.ReasonResponseCodeMismatch:     "Health checks failed with these codes",
+	store.ReasonInvalidState:             "Target is in the stopped state",
+	store.ReasonHealthCheckDisabled:      "Health checks are disabled",
+	store.ReasonInternalError:            "Health checks failed due to an internal error",
+}
+
+func (a *API) describeTargetHealth(ctx context.Context, in *DescribeTargetHealthInput) (*DescribeTargetHealthOutput, error) {
+	var tg *store.TargetGroupRecord
+	var recs []*store.TargetRecord
+	var inUse bool
+	err := a.view(ctx, func(tx store.ReadTx) (err error) {
+		if tg, err = a.getTG(tx, in.TargetGroupArn); err != nil {
+			return err
+		}
+		used, err := usage(tx)
+		if err != nil {
+			return err
+		}
+		inUse = len(used[tg.ID]) > 0
+		recs, err = scanAll[store.TargetRecord](tx, store.TargetsOfKey(tg.ID))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &DescribeTargetHealthOutput{TargetHealthDescriptions: []TargetHealthDescription{}}
+	if len(in.Targets) == 0 {
+		for _, r := range recs {
+			out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, healthOut(tg, r, inUse))
+		}
+		return out, nil
+	}
+	for _, t := range in.Targets {
+		found := false
+		for _, r := range recs {
+			if r.ID == t.Id && (t.Port == nil || *t.Port == r.Port) {
+				out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, healthOut(tg, r, inUse))
+				found = true
+			}
+		}
+		if !found {
+			r := &store.TargetRecord{ID: t.Id, Port: targetPort(tg, t), AvailabilityZone: t.AvailabilityZone,
+				State: store.TargetUnused, Reason: store.ReasonNotRegistered}
+			out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, healthOut(tg, r, true))
+		}
+	}
+	return out, nil
+}
+
+// healthOut is a target's health as DescribeTargetHealth shows it: the
+// record's state, except that targets of a group nothing routes to are
+// unused (Target.NotInUse) unless they are draining.
+func healthOut(tg *store.TargetGroupRecord, r *store.TargetRecord, inUse bool) TargetHealthDescription {
+	state, reason, desc := r.State, r.Reason, r.Description
+	if !inUse && state != store.TargetDraining {
+		state, reason, desc = store.TargetUnused, store.ReasonNotInUse, ""
+	}
+	if state == "" {
+		state, reason = store.TargetInitial, store.ReasonRegistrationInProgress
+	}
+	if desc == "" {
+		desc = healthDescriptions[reason]
+	}
+	port := tg.HealthCheck.Port
+	if port == "" || port == "traffic-port" {
+		port = strconv.Itoa(int(r.Port))
+	}
+	th := &TargetHealth{State: TargetHealthStateEnum(state)}
+	if state != store.TargetHealthy {
+		th.Reason, th.Description = TargetHealthReasonEnum(reason), desc
+	}
+	return TargetHealthDescription{
+		Target:          &TargetDescription{Id: r.ID, Port: ptr(r.Port), AvailabilityZone: r.AvailabilityZone},
+		HealthCheckPort: port,
+		TargetHealth:    th,
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
