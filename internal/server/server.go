@@ -16,6 +16,7 @@ import (
 	"github.com/quayside/quayside/internal/api/agentapi"
 	"github.com/quayside/quayside/internal/api/awsproto"
 	"github.com/quayside/quayside/internal/api/ecs"
+	"github.com/quayside/quayside/internal/api/elbv2"
 	"github.com/quayside/quayside/internal/arn"
 	"github.com/quayside/quayside/internal/ctrl/instancehealth"
 	"github.com/quayside/quayside/internal/lb"
@@ -165,6 +166,7 @@ func (s *Server) handler() http.Handler {
 		Logger:  s.cfg.Logger,
 	})
 	router.AddJSON(ecs.New(ecs.Deps{Store: s.store, Scope: s.Scope(), Now: s.cfg.Now, Logger: s.cfg.Logger}).Service())
+	router.AddQuery(elbv2.New(elbv2.Deps{Store: s.store, Scope: s.Scope(), Now: s.cfg.Now, Logger: s.cfg.Logger}).Service())
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle(agentproto.PathPrefix, s.agent) // its own token, not SigV4
