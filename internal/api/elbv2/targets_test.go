@@ -1,0 +1,138 @@
+package elbv2_test
+
+import (
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/quayside/quayside/internal/store"
+)
+
+func target(id string, port int32) types.TargetDescription {
+	td := types.TargetDescription{Id: aws.String(id)}
+	if port != 0 {
+		td.Port = aws.Int32(port)
+	}
+	return td
+}
+
+type healthRow struct {
+	id     string
+	port   int32
+	state  types.TargetHealthStateEnum
+	reason types.TargetHealthReasonEnum
+}
+
+func rows(hs []types.TargetHealthDescription) []healthRow {
+	var out []healthRow
+	for _, h := range hs {
+		out = append(out, healthRow{aws.ToString(h.Target.Id), aws.ToInt32(h.Target.Port), h.TargetHealth.State, h.TargetHealth.Reason})
+	}
+	return out
+}
+
+func TestTargetsAndHealth(t *testing.T) {
+	e := start(t)
+	tg := e.tg("web", types.ProtocolEnumHttp, types.TargetTypeEnumIp)
+	arn := aws.ToString(tg.TargetGroupArn)
+	_, err := e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
+		Targets: []types.TargetDescription{target("10.0.0.1", 0), target("10.0.0.2", 9000)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No listener forwards to the group: unused, Target.NotInUse.
+	got := rows(e.health(arn))
+	want := []healthRow{{"10.0.0.1", 8080, "unused", "Target.NotInUse"}, {"10.0.0.2", 9000, "unused", "Target.NotInUse"}}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("unused: %+v", got)
+	}
+	// Once a listener uses it: initial until the data plane reports.
+	lb := e.alb("web")
+	e.listener(aws.ToString(lb.LoadBalancerArn), 8083, types.ProtocolEnumHttp, forward(arn))
+	hs := e.health(arn)
+	if r := rows(hs); r[0].state != "initial" || r[0].reason != "Elb.RegistrationInProgress" ||
+		aws.ToString(hs[0].TargetHealth.Description) != "Target registration is in progress" || aws.ToString(hs[0].HealthCheckPort) != "8080" {
+		t.Fatalf("initial: %+v", r)
+	}
+	e.setHealth(arn, "10.0.0.1", 8080, store.TargetHealthy, "", "")
+	e.setHealth(arn, "10.0.0.2", 9000, store.TargetUnhealthy, store.ReasonResponseCodeMismatch, "Health checks failed with these codes: [502]")
+	hs = e.health(arn)
+	if r := rows(hs); r[0] != (healthRow{"10.0.0.1", 8080, "healthy", ""}) || r[1] != (healthRow{"10.0.0.2", 9000, "unhealthy", "Target.ResponseCodeMismatch"}) ||
+		aws.ToString(hs[1].TargetHealth.Description) != "Health checks failed with these codes: [502]" || hs[0].TargetHealth.Description != nil {
+		t.Fatalf("reported: %+v", r)
+	}
+	// Filtered, and a target that is not registered.
+	r := rows(e.health(arn, target("10.0.0.2", 0), target("10.9.9.9", 0)))
+	if len(r) != 2 || r[0].state != "unhealthy" || r[1] != (healthRow{"10.9.9.9", 8080, "unused", "Target.NotRegistered"}) {
+		t.Fatalf("filtered: %+v", r)
+	}
+
+	// Deregistering drains (delay 300 s by default).
+	if _, err := e.c.DeregisterTargets(e.ctx, &elb.DeregisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
+		Targets: []types.TargetDescription{target("10.0.0.1", 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	if r := rows(e.health(arn, target("10.0.0.1", 0))); r[0].state != "draining" || r[0].reason != "Target.DeregistrationInProgress" {
+		t.Fatalf("draining: %+v", r)
+	}
+	var rec store.TargetRecord
+	_ = e.h.Server.Store().View(e.ctx, func(tx store.ReadTx) error {
+		_, _, err := store.GetJSON(tx, store.TargetKey(arn[len(arn)-16:], "10.0.0.1", 8080), &rec)
+		return err
+	})
+	if d := rec.DrainUntil.Sub(rec.Since.Time); d.Seconds() != 300 {
+		t.Errorf("drain for %v, want 300s", d)
+	}
+	// Registering again ends the draining.
+	if _, err := e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
+		Targets: []types.TargetDescription{target("10.0.0.1", 8080)}}); err != nil {
+		t.Fatal(err)
+	}
+	if r := rows(e.health(arn, target("10.0.0.1", 0))); r[0].state != "initial" {
+		t.Fatalf("re-registered: %+v", r)
+	}
+
+	_, err = e.c.DeregisterTargets(e.ctx, &elb.DeregisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
+		Targets: []types.TargetDescription{target("10.1.1.1", 0)}})
+	wantCode(t, err, "InvalidTarget", "not registered", "'10.1.1.1'")
+	_, err = e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
+		Targets: []types.TargetDescription{target("not-an-ip", 0)}})
+	wantCode(t, err, "InvalidTarget", "not a valid IPv4 address")
+	_, err = e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: aws.String(arn + "0"), Targets: []types.TargetDescription{target("10.0.0.1", 0)}})
+	wantCode(t, err, "TargetGroupNotFound")
+	_, err = e.c.DescribeTargetHealth(e.ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(arn + "0")})
+	wantCode(t, err, "TargetGroupNotFound")
+	_, err = e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn, Targets: []types.TargetDescription{target("10.0.0.1", 70000)}})
+	wantCode(t, err, "ValidationError")
+}
+
+func TestInstanceTargets(t *testing.T) {
+	e := start(t)
+	e.instance("i-0123456789abcdef0", "ACTIVE")
+	e.instance("i-00000000000000bad", "INACTIVE")
+	tg := e.tg("web", types.ProtocolEnumHttp, types.TargetTypeEnumInstance)
+	_, err := e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
+		Targets: []types.TargetDescription{target("i-0123456789abcdef0", 32768), target("i-0123456789abcdef0", 32769)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rows(e.health(aws.ToString(tg.TargetGroupArn))); len(r) != 2 || r[0].port != 32768 || r[1].port != 32769 {
+		t.Errorf("%+v", r)
+	}
+	for _, id := range []string{"i-00000000000000bad", "i-0fffffffffffffff0"} {
+		_, err = e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn, Targets: []types.TargetDescription{target(id, 0)}})
+		wantCode(t, err, "InvalidTarget", "The following targets are not in a running state and cannot be registered: '"+id+"'")
+	}
+	_, err = e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn, Targets: []types.TargetDescription{target("10.0.0.1", 0)}})
+	wantCode(t, err, "ValidationError", "instance ID")
+	// Nothing forwards to the group: deregistering removes at once.
+	if _, err := e.c.DeregisterTargets(e.ctx, &elb.DeregisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
+		Targets: []types.TargetDescription{target("i-0123456789abcdef0", 32768)}}); err != nil {
+		t.Fatal(err)
+	}
+	if r := rows(e.health(aws.ToString(tg.TargetGroupArn))); len(r) != 1 || r[0].port != 32769 {
+		t.Errorf("after deregister: %+v", r)
+	}
+}
