@@ -49,6 +49,7 @@ type options struct {
 	settle    time.Duration
 	waitLimit time.Duration
 	keepLogs  bool
+	logLevel  string
 }
 
 // result is one system's figures; a zero duration is "not measured".
@@ -86,6 +87,7 @@ func main() {
 	flag.DurationVar(&o.settle, "settle", time.Second, "pause after the service is steady again, before the next kill")
 	flag.DurationVar(&o.waitLimit, "wait", 2*time.Minute, "limit of every single wait")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the Quayside process logs (their directory is printed)")
+	flag.StringVar(&o.logLevel, "log-level", "warn", "log level of the Quayside processes (debug, info, warn, error)")
 	flag.Parse()
 	o.systems = strings.Split(*systems, ",")
 	if err := run(o); err != nil {

@@ -85,7 +85,7 @@ func (q *quayside) setup(ctx context.Context) error {
 	}
 	data := filepath.Join(q.dir, "server")
 	q.url = "http://" + listen
-	if q.srv, err = q.start(bin, "server.log", "server", "--listen", listen, "--data-dir", data, "--log-level", "warn"); err != nil {
+	if q.srv, err = q.start(bin, "server.log", "server", "--listen", listen, "--data-dir", data, "--log-level", q.o.logLevel); err != nil {
 		return err
 	}
 	if err := poll(ctx, 30*time.Second, 20*time.Millisecond, "server healthy", func(context.Context) (bool, error) {
@@ -105,7 +105,7 @@ func (q *quayside) setup(ctx context.Context) error {
 	}
 	if q.agent, err = q.start(bin, "agent.log", "agent", "--server", q.url,
 		"--token-file", filepath.Join(data, "agent-token"), "--cluster", qCluster,
-		"--data-dir", filepath.Join(q.dir, "agent"), "--pause-image", q.imgs.Pause, "--log-level", "warn"); err != nil {
+		"--data-dir", filepath.Join(q.dir, "agent"), "--pause-image", q.imgs.Pause, "--log-level", q.o.logLevel); err != nil {
 		return err
 	}
 	return poll(ctx, 30*time.Second, 50*time.Millisecond, "agent connected", func(ctx context.Context) (bool, error) {
