@@ -14,7 +14,7 @@ import (
 var fixedResponseTypes = []string{"text/plain", "text/css", "text/html", "application/javascript", "application/json"}
 
 // actionsIn checks the actions of a listener (default actions) or rule of
-// lb and returns them as stored. used is usage(tx), for the rule that a
+// lb and returns them as stored. used is store.TargetGroupUsers(tx), for the rule that a
 // target group serves one load balancer.
 func (a *API) actionsIn(tx store.ReadTx, lb *store.LoadBalancerRecord, protocol string, acts []Action, used map[string][]string) ([]store.Action, error) {
 	if len(acts) == 0 {

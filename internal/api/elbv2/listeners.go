@@ -78,7 +78,7 @@ func (a *API) createListener(ctx context.Context, in *CreateListenerInput) (*Cre
 		if err := checkListenerProtocol(lb, proto); err != nil {
 			return err
 		}
-		used, err := usage(tx)
+		used, err := store.TargetGroupUsers(tx)
 		if err != nil {
 			return err
 		}
@@ -210,7 +210,7 @@ func (a *API) modifyListener(ctx context.Context, in *ModifyListenerInput) (*Mod
 			}
 			l.Port = *in.Port
 		}
-		used, err := usage(tx)
+		used, err := store.TargetGroupUsers(tx)
 		if err != nil {
 			return err
 		}

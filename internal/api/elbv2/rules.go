@@ -125,7 +125,7 @@ func (a *API) createRule(ctx context.Context, in *CreateRuleInput) (*CreateRuleO
 		if n >= maxRulesPerLB {
 			return errs.New(errTooManyRules, "The maximum number of rules per load balancer (%d) has been reached", maxRulesPerLB)
 		}
-		used, err := usage(tx)
+		used, err := store.TargetGroupUsers(tx)
 		if err != nil {
 			return err
 		}
@@ -222,7 +222,7 @@ func (a *API) modifyRule(ctx context.Context, in *ModifyRuleInput) (*ModifyRuleO
 			ref.rule.Conditions = conds
 		}
 		if in.Actions != nil {
-			used, err := usage(tx)
+			used, err := store.TargetGroupUsers(tx)
 			if err != nil {
 				return err
 			}

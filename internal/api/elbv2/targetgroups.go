@@ -257,42 +257,6 @@ func (a *API) getTG(tx store.ReadTx, s string) (*store.TargetGroupRecord, error)
 	return nil, errs.New(errTGNotFound, "Target groups '%s' not found", s)
 }
 
-// usage maps each target group ID to the ARNs of the load balancers whose
-// listeners or rules forward to it.
-func usage(tx store.ReadTx) (map[string][]string, error) {
-	lbArn := map[string]string{}
-	if err := store.ScanJSON(tx, store.LoadBalancersPrefix, "", func(_ string, lb *store.LoadBalancerRecord) (bool, error) {
-		lbArn[lb.ID] = lb.Arn
-		return true, nil
-	}); err != nil {
-		return nil, err
-	}
-	used := map[string][]string{}
-	note := func(lbID string, acts []store.Action) {
-		for _, act := range acts {
-			if act.Forward == nil {
-				continue
-			}
-			for _, g := range act.Forward.TargetGroups {
-				if arn := lbArn[lbID]; arn != "" && !slices.Contains(used[g.ID], arn) {
-					used[g.ID] = append(used[g.ID], arn)
-				}
-			}
-		}
-	}
-	if err := store.ScanJSON(tx, store.ListenersPrefix, "", func(_ string, l *store.ListenerRecord) (bool, error) {
-		note(l.LoadBalancerID, l.DefaultActions)
-		return true, nil
-	}); err != nil {
-		return nil, err
-	}
-	err := store.ScanJSON(tx, store.RulesPrefix, "", func(_ string, r *store.RuleRecord) (bool, error) {
-		note(r.LoadBalancerID, r.Actions)
-		return true, nil
-	})
-	return used, err
-}
-
 func (a *API) describeTargetGroups(ctx context.Context, in *DescribeTargetGroupsInput) (*DescribeTargetGroupsOutput, error) {
 	n := 0
 	for _, set := range []bool{in.LoadBalancerArn != "", len(in.TargetGroupArns) > 0, len(in.Names) > 0} {
@@ -307,7 +271,7 @@ func (a *API) describeTargetGroups(ctx context.Context, in *DescribeTargetGroups
 	var used map[string][]string
 	err := a.view(ctx, func(tx store.ReadTx) error {
 		var err error
-		if used, err = usage(tx); err != nil {
+		if used, err = store.TargetGroupUsers(tx); err != nil {
 			return err
 		}
 		if len(in.TargetGroupArns) > 0 {
@@ -381,7 +345,7 @@ func (a *API) modifyTargetGroup(ctx context.Context, in *ModifyTargetGroupInput)
 		if err != nil {
 			return err
 		}
-		u, err := usage(tx)
+		u, err := store.TargetGroupUsers(tx)
 		if err != nil {
 			return err
 		}
@@ -403,7 +367,7 @@ func (a *API) deleteTargetGroup(ctx context.Context, in *DeleteTargetGroupInput)
 		if err != nil {
 			return err
 		}
-		used, err := usage(tx)
+		used, err := store.TargetGroupUsers(tx)
 		if err != nil {
 			return err
 		}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/quayside/quayside/internal/api/awsproto"
 	"github.com/quayside/quayside/internal/errs"
-	"github.com/quayside/quayside/internal/model"
 	"github.com/quayside/quayside/internal/store"
 )
 
@@ -91,7 +90,7 @@ func (a *API) registerTargets(ctx context.Context, in *RegisterTargetsInput) (*R
 	if len(in.Targets) == 0 {
 		return nil, validation("At least one target must be specified")
 	}
-	now := a.at()
+	now := a.now()
 	err := a.update(ctx, func(tx store.Tx) error {
 		tg, err := a.getTG(tx, in.TargetGroupArn)
 		if err != nil {
@@ -106,27 +105,14 @@ func (a *API) registerTargets(ctx context.Context, in *RegisterTargetsInput) (*R
 		}
 		count := len(existing)
 		for _, t := range in.Targets {
-			port := targetPort(tg, t)
-			key := store.TargetKey(tg.ID, t.Id, port)
-			var rec store.TargetRecord
-			_, had, err := store.GetJSON(tx, key, &rec)
+			created, err := store.RegisterTarget(tx, tg.ID, t.Id, targetPort(tg, t), t.AvailabilityZone, now)
 			if err != nil {
 				return err
 			}
-			if had && rec.State != store.TargetDraining {
-				continue // registering a registered target changes nothing
-			}
-			if !had {
+			if created {
 				if count++; count > maxTargetsPerTG {
 					return errs.New(errTooManyTargets, "You have reached the maximum number of targets (%d) for target group '%s'", maxTargetsPerTG, tg.Arn)
 				}
-				rec = store.TargetRecord{TargetGroupID: tg.ID, ID: t.Id, Port: port, RegisteredAt: now}
-			}
-			rec.AvailabilityZone = t.AvailabilityZone
-			rec.State, rec.Reason, rec.Description = store.TargetInitial, store.ReasonRegistrationInProgress, ""
-			rec.Since, rec.DrainUntil = now, model.Time{}
-			if err := store.PutJSON(tx, key, &rec); err != nil {
-				return err
 			}
 		}
 		return nil
@@ -147,35 +133,18 @@ func (a *API) deregisterTargets(ctx context.Context, in *DeregisterTargetsInput)
 		if err != nil {
 			return err
 		}
-		used, err := usage(tx)
+		used, err := store.TargetGroupUsers(tx)
 		if err != nil {
 			return err
 		}
-		delay := tg.DeregistrationDelay()
 		var missing []string
 		for _, t := range in.Targets {
-			key := store.TargetKey(tg.ID, t.Id, targetPort(tg, t))
-			var rec store.TargetRecord
-			_, had, err := store.GetJSON(tx, key, &rec)
+			ok, err := store.DeregisterTarget(tx, tg, t.Id, targetPort(tg, t), len(used[tg.ID]) > 0, now)
 			if err != nil {
 				return err
 			}
-			switch {
-			case !had:
+			if !ok {
 				missing = append(missing, t.Id)
-			case len(used[tg.ID]) == 0 || delay <= 0:
-				// Nothing routes to it: gone at once.
-				if err := tx.Delete(key); err != nil {
-					return err
-				}
-			case rec.State == store.TargetDraining:
-				// Already draining: keep its deadline.
-			default:
-				rec.State, rec.Reason, rec.Description = store.TargetDraining, store.ReasonDeregistrationInProgress, ""
-				rec.Since, rec.DrainUntil = model.At(now), model.At(now.Add(delay))
-				if err := store.PutJSON(tx, key, &rec); err != nil {
-					return err
-				}
 			}
 		}
 		if len(missing) > 0 {
@@ -213,7 +182,7 @@ func (a *API) describeTargetHealth(ctx context.Context, in *DescribeTargetHealth
 		if tg, err = a.getTG(tx, in.TargetGroupArn); err != nil {
 			return err
 		}
-		used, err := usage(tx)
+		used, err := store.TargetGroupUsers(tx)
 		if err != nil {
 			return err
 		}
