@@ -3,6 +3,7 @@ package elbv2_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/quayside/quayside/internal/model"
+	"github.com/quayside/quayside/internal/server"
 	"github.com/quayside/quayside/internal/server/servertest"
 	"github.com/quayside/quayside/internal/store"
 )
@@ -27,10 +29,25 @@ type env struct {
 
 func start(t *testing.T) *env {
 	t.Helper()
-	h := servertest.Start(t)
+	// The data plane listens on the listeners' ports: on an address of its
+	// own and on ports free when asked (e.port), to keep clear of others.
+	h := servertest.Start(t, func(c *server.Config) { c.LBBindAddress = lbAddress })
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	t.Cleanup(cancel)
 	return &env{t: t, h: h, c: elb.NewFromConfig(h.AWS), ctx: ctx}
+}
+
+const lbAddress = "127.0.0.77"
+
+// port returns a port that is free at the data plane's address.
+func (e *env) port() int32 {
+	e.t.Helper()
+	ln, err := net.Listen("tcp", lbAddress+":0")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer ln.Close()
+	return int32(ln.Addr().(*net.TCPAddr).Port)
 }
 
 // wantCode fails unless err is an API error with code (and, when given, a

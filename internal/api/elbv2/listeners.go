@@ -162,7 +162,7 @@ func (a *API) describeListeners(ctx context.Context, in *DescribeListenersInput)
 			if err != nil {
 				return err
 			}
-			ls, err = scanAll[store.ListenerRecord](tx, store.ListenersOfKey(lb.ID))
+			ls, err = scanByCreation[store.ListenerRecord](tx, store.ListenersOfKey(lb.ID))
 			return err
 		}
 		for _, s := range in.ListenerArns {

@@ -19,9 +19,10 @@ func TestListeners(t *testing.T) {
 	web := e.tg("web", types.ProtocolEnumHttp, types.TargetTypeEnumIp)
 	tcp := e.tg("tcp", types.ProtocolEnumTcp, types.TargetTypeEnumIp)
 	albArn, nlbArn := aws.ToString(alb.LoadBalancerArn), aws.ToString(nlb.LoadBalancerArn)
+	p1, p2, p3, p4 := e.port(), e.port(), e.port(), e.port()
 
-	l := e.listener(albArn, 8090, types.ProtocolEnumHttp, forward(aws.ToString(web.TargetGroupArn)))
-	if !listenerArnRE.MatchString(aws.ToString(l.ListenerArn)) || aws.ToInt32(l.Port) != 8090 || l.Protocol != types.ProtocolEnumHttp ||
+	l := e.listener(albArn, p1, types.ProtocolEnumHttp, forward(aws.ToString(web.TargetGroupArn)))
+	if !listenerArnRE.MatchString(aws.ToString(l.ListenerArn)) || aws.ToInt32(l.Port) != p1 || l.Protocol != types.ProtocolEnumHttp ||
 		aws.ToString(l.LoadBalancerArn) != albArn || len(l.DefaultActions) != 1 {
 		t.Fatalf("%+v", l)
 	}
@@ -31,34 +32,34 @@ func TestListeners(t *testing.T) {
 		aws.ToInt32(act.Order) != 1 {
 		t.Errorf("default action %+v", act)
 	}
-	if again := e.listener(albArn, 8090, types.ProtocolEnumHttp, forward(aws.ToString(web.TargetGroupArn))); aws.ToString(again.ListenerArn) != aws.ToString(l.ListenerArn) {
+	if again := e.listener(albArn, p1, types.ProtocolEnumHttp, forward(aws.ToString(web.TargetGroupArn))); aws.ToString(again.ListenerArn) != aws.ToString(l.ListenerArn) {
 		t.Errorf("not idempotent: %s", aws.ToString(again.ListenerArn))
 	}
-	nl := e.listener(nlbArn, 9443, types.ProtocolEnumTcp, forward(aws.ToString(tcp.TargetGroupArn)))
+	nl := e.listener(nlbArn, p4, types.ProtocolEnumTcp, forward(aws.ToString(tcp.TargetGroupArn)))
 
 	create := func(lb string, port int32, proto types.ProtocolEnum, acts []types.Action) error {
 		_, err := e.c.CreateListener(e.ctx, &elb.CreateListenerInput{LoadBalancerArn: aws.String(lb), Port: aws.Int32(port), Protocol: proto, DefaultActions: acts})
 		return err
 	}
 	fixed := []types.Action{{Type: types.ActionTypeEnumFixedResponse, FixedResponseConfig: &types.FixedResponseActionConfig{StatusCode: aws.String("404")}}}
-	wantCode(t, create(albArn, 8090, types.ProtocolEnumHttp, fixed), "DuplicateListener", "A listener already exists on this port for this load balancer")
-	wantCode(t, create(aws.ToString(other.LoadBalancerArn), 8090, types.ProtocolEnumHttp, fixed), "DuplicateListener", "Quayside serves all load balancers at one address")
-	wantCode(t, create(albArn, 8091, types.ProtocolEnumTcp, fixed), "ValidationError", "Listener protocol 'TCP' must be one of 'HTTPS, HTTP'")
-	wantCode(t, create(nlbArn, 8091, types.ProtocolEnumHttp, forward(aws.ToString(tcp.TargetGroupArn))), "ValidationError", "Listener protocol 'HTTP' must be one of")
-	wantCode(t, create(albArn, 8091, types.ProtocolEnumHttps, fixed), "UnsupportedProtocol")
-	wantCode(t, create(nlbArn, 8091, types.ProtocolEnumUdp, forward(aws.ToString(tcp.TargetGroupArn))), "UnsupportedProtocol")
-	wantCode(t, create(albArn, 8091, types.ProtocolEnumHttp, forward(aws.ToString(tcp.TargetGroupArn))), "IncompatibleProtocols")
-	wantCode(t, create(nlbArn, 8091, types.ProtocolEnumTcp, fixed), "InvalidLoadBalancerAction")
-	wantCode(t, create(albArn, 8091, types.ProtocolEnumHttp, forward(aws.ToString(web.TargetGroupArn)+"0")), "TargetGroupNotFound")
-	wantCode(t, create(aws.ToString(other.LoadBalancerArn), 8091, types.ProtocolEnumHttp, forward(aws.ToString(web.TargetGroupArn))),
+	wantCode(t, create(albArn, p1, types.ProtocolEnumHttp, fixed), "DuplicateListener", "A listener already exists on this port for this load balancer")
+	wantCode(t, create(aws.ToString(other.LoadBalancerArn), p1, types.ProtocolEnumHttp, fixed), "DuplicateListener", "Quayside serves all load balancers at one address")
+	wantCode(t, create(albArn, p2, types.ProtocolEnumTcp, fixed), "ValidationError", "Listener protocol 'TCP' must be one of 'HTTPS, HTTP'")
+	wantCode(t, create(nlbArn, p2, types.ProtocolEnumHttp, forward(aws.ToString(tcp.TargetGroupArn))), "ValidationError", "Listener protocol 'HTTP' must be one of")
+	wantCode(t, create(albArn, p2, types.ProtocolEnumHttps, fixed), "UnsupportedProtocol")
+	wantCode(t, create(nlbArn, p2, types.ProtocolEnumUdp, forward(aws.ToString(tcp.TargetGroupArn))), "UnsupportedProtocol")
+	wantCode(t, create(albArn, p2, types.ProtocolEnumHttp, forward(aws.ToString(tcp.TargetGroupArn))), "IncompatibleProtocols")
+	wantCode(t, create(nlbArn, p2, types.ProtocolEnumTcp, fixed), "InvalidLoadBalancerAction")
+	wantCode(t, create(albArn, p2, types.ProtocolEnumHttp, forward(aws.ToString(web.TargetGroupArn)+"0")), "TargetGroupNotFound")
+	wantCode(t, create(aws.ToString(other.LoadBalancerArn), p2, types.ProtocolEnumHttp, forward(aws.ToString(web.TargetGroupArn))),
 		"TargetGroupAssociationLimit", "cannot be associated with more than one load balancer")
-	wantCode(t, create(albArn+"0", 8091, types.ProtocolEnumHttp, fixed), "LoadBalancerNotFound")
-	wantCode(t, create(albArn, 8091, types.ProtocolEnumHttp, []types.Action{}), "ValidationError")
-	wantCode(t, create(albArn, 8091, types.ProtocolEnumHttp, []types.Action{{Type: types.ActionTypeEnumForward}}), "ValidationError", "A target group ARN must be specified")
-	wantCode(t, create(albArn, 8091, types.ProtocolEnumHttp, []types.Action{{Type: types.ActionTypeEnumAuthenticateOidc}}), "InvalidLoadBalancerAction")
-	wantCode(t, create(albArn, 8091, types.ProtocolEnumHttp, []types.Action{{Type: types.ActionTypeEnumRedirect,
+	wantCode(t, create(albArn+"0", p2, types.ProtocolEnumHttp, fixed), "LoadBalancerNotFound")
+	wantCode(t, create(albArn, p2, types.ProtocolEnumHttp, []types.Action{}), "ValidationError")
+	wantCode(t, create(albArn, p2, types.ProtocolEnumHttp, []types.Action{{Type: types.ActionTypeEnumForward}}), "ValidationError", "A target group ARN must be specified")
+	wantCode(t, create(albArn, p2, types.ProtocolEnumHttp, []types.Action{{Type: types.ActionTypeEnumAuthenticateOidc}}), "InvalidLoadBalancerAction")
+	wantCode(t, create(albArn, p2, types.ProtocolEnumHttp, []types.Action{{Type: types.ActionTypeEnumRedirect,
 		RedirectConfig: &types.RedirectActionConfig{StatusCode: types.RedirectActionStatusCodeEnumHttp301}}}), "InvalidLoadBalancerAction", "redirect to itself")
-	wantCode(t, create(albArn, 8091, types.ProtocolEnumHttp, []types.Action{{Type: types.ActionTypeEnumFixedResponse,
+	wantCode(t, create(albArn, p2, types.ProtocolEnumHttp, []types.Action{{Type: types.ActionTypeEnumFixedResponse,
 		FixedResponseConfig: &types.FixedResponseActionConfig{StatusCode: aws.String("302")}}}), "ValidationError", "Member must satisfy regular expression pattern")
 
 	// Describe by load balancer and by ARN.
@@ -77,21 +78,21 @@ func TestListeners(t *testing.T) {
 
 	// Modify: port, and default actions (weighted forward with stickiness).
 	w2 := e.tg("web2", types.ProtocolEnumHttp, types.TargetTypeEnumIp)
-	mod, err := e.c.ModifyListener(e.ctx, &elb.ModifyListenerInput{ListenerArn: l.ListenerArn, Port: aws.Int32(8095),
+	mod, err := e.c.ModifyListener(e.ctx, &elb.ModifyListenerInput{ListenerArn: l.ListenerArn, Port: aws.Int32(p3),
 		DefaultActions: []types.Action{{Type: types.ActionTypeEnumForward, ForwardConfig: &types.ForwardActionConfig{
-			TargetGroups: []types.TargetGroupTuple{{TargetGroupArn: web.TargetGroupArn, Weight: aws.Int32(3)}, {TargetGroupArn: w2.TargetGroupArn, Weight: aws.Int32(1)}},
+			TargetGroups:                []types.TargetGroupTuple{{TargetGroupArn: web.TargetGroupArn, Weight: aws.Int32(3)}, {TargetGroupArn: w2.TargetGroupArn, Weight: aws.Int32(1)}},
 			TargetGroupStickinessConfig: &types.TargetGroupStickinessConfig{Enabled: aws.Bool(true), DurationSeconds: aws.Int32(60)}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ml := mod.Listeners[0]
 	fc := ml.DefaultActions[0].ForwardConfig
-	if aws.ToInt32(ml.Port) != 8095 || ml.DefaultActions[0].TargetGroupArn != nil || len(fc.TargetGroups) != 2 ||
+	if aws.ToInt32(ml.Port) != p3 || ml.DefaultActions[0].TargetGroupArn != nil || len(fc.TargetGroups) != 2 ||
 		aws.ToInt32(fc.TargetGroups[0].Weight) != 3 || !aws.ToBool(fc.TargetGroupStickinessConfig.Enabled) ||
 		aws.ToInt32(fc.TargetGroupStickinessConfig.DurationSeconds) != 60 {
 		t.Errorf("modified %+v", ml)
 	}
-	_, err = e.c.ModifyListener(e.ctx, &elb.ModifyListenerInput{ListenerArn: l.ListenerArn, Port: aws.Int32(9443)})
+	_, err = e.c.ModifyListener(e.ctx, &elb.ModifyListenerInput{ListenerArn: l.ListenerArn, Port: aws.Int32(p4)})
 	wantCode(t, err, "DuplicateListener")
 
 	if _, err := e.c.DeleteListener(e.ctx, &elb.DeleteListenerInput{ListenerArn: l.ListenerArn}); err != nil {
@@ -100,5 +101,5 @@ func TestListeners(t *testing.T) {
 	_, err = e.c.DeleteListener(e.ctx, &elb.DeleteListenerInput{ListenerArn: l.ListenerArn})
 	wantCode(t, err, "ListenerNotFound")
 	// The port is free again, for any load balancer.
-	e.listener(aws.ToString(other.LoadBalancerArn), 8095, types.ProtocolEnumHttp, fixed)
+	e.listener(aws.ToString(other.LoadBalancerArn), p3, types.ProtocolEnumHttp, fixed)
 }

@@ -1,7 +1,9 @@
 package elbv2
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -161,7 +163,7 @@ func (a *API) describeLoadBalancers(ctx context.Context, in *DescribeLoadBalance
 				lbs = append(lbs, lb)
 			}
 		default:
-			all, err := scanAll[store.LoadBalancerRecord](tx, store.LoadBalancersPrefix)
+			all, err := scanByCreation[store.LoadBalancerRecord](tx, store.LoadBalancersPrefix)
 			if err != nil {
 				return err
 			}
@@ -182,7 +184,6 @@ func (a *API) describeLoadBalancers(ctx context.Context, in *DescribeLoadBalance
 	if err != nil {
 		return nil, err
 	}
-	sortByCreation(lbs, func(lb *store.LoadBalancerRecord) (int64, string) { return lb.CreatedTime.UnixMilli(), lb.ID })
 	pg, next, err := page(lbs, func(lb *store.LoadBalancerRecord) string { return lb.ID }, in.Marker, in.PageSize)
 	if err != nil {
 		return nil, err
@@ -289,17 +290,26 @@ func scanAll[T any](tx store.ReadTx, prefix string) ([]*T, error) {
 	return out, err
 }
 
-// sortByCreation orders records by creation time, then ID.
-func sortByCreation[T any](xs []T, key func(T) (int64, string)) {
-	slices.SortStableFunc(xs, func(x, y T) int {
-		tx, ix := key(x)
-		ty, iy := key(y)
-		if tx != ty {
-			if tx < ty {
-				return -1
-			}
-			return 1
+// scanByCreation reads every record under prefix, oldest first (in the
+// order the store created their keys).
+func scanByCreation[T any](tx store.ReadTx, prefix string) ([]*T, error) {
+	type item struct {
+		rev int64
+		v   *T
+	}
+	var items []item
+	err := tx.Scan(prefix, "", func(kv store.KV) (bool, error) {
+		v := new(T)
+		if err := json.Unmarshal(kv.Value, v); err != nil {
+			return false, fmt.Errorf("elbv2: decode %s: %w", kv.Key, err)
 		}
-		return strings.Compare(ix, iy)
+		items = append(items, item{kv.CreateRev, v})
+		return true, nil
 	})
+	slices.SortStableFunc(items, func(x, y item) int { return cmp.Compare(x.rev, y.rev) })
+	out := make([]*T, len(items))
+	for i, it := range items {
+		out[i] = it.v
+	}
+	return out, err
 }

@@ -168,7 +168,7 @@ func TestLoadBalancerAttributesAndDelete(t *testing.T) {
 
 	// Deletion protection, then a delete that takes the listeners with it.
 	tg := e.tg("backends", types.ProtocolEnumHttp, types.TargetTypeEnumIp)
-	l := e.listener(aws.ToString(arn), 8081, types.ProtocolEnumHttp, forward(aws.ToString(tg.TargetGroupArn)))
+	l := e.listener(aws.ToString(arn), e.port(), types.ProtocolEnumHttp, forward(aws.ToString(tg.TargetGroupArn)))
 	_, err = e.c.DeleteLoadBalancer(e.ctx, &elb.DeleteLoadBalancerInput{LoadBalancerArn: arn})
 	wantCode(t, err, "OperationNotPermitted", "deletion protection is enabled")
 	_, err = e.c.ModifyLoadBalancerAttributes(e.ctx, &elb.ModifyLoadBalancerAttributesInput{LoadBalancerArn: arn,

@@ -20,7 +20,7 @@ func TestRules(t *testing.T) {
 	lb := e.alb("web")
 	api := e.tg("api", types.ProtocolEnumHttp, types.TargetTypeEnumIp)
 	web := e.tg("site", types.ProtocolEnumHttp, types.TargetTypeEnumIp)
-	l := e.listener(aws.ToString(lb.LoadBalancerArn), 8100, types.ProtocolEnumHttp, forward(aws.ToString(web.TargetGroupArn)))
+	l := e.listener(aws.ToString(lb.LoadBalancerArn), e.port(), types.ProtocolEnumHttp, forward(aws.ToString(web.TargetGroupArn)))
 	la := l.ListenerArn
 	create := func(prio int32, conds []types.RuleCondition, acts []types.Action) (types.Rule, error) {
 		out, err := e.c.CreateRule(e.ctx, &elb.CreateRuleInput{ListenerArn: la, Priority: aws.Int32(prio), Conditions: conds, Actions: acts})
@@ -157,7 +157,7 @@ func TestRules(t *testing.T) {
 	// Rules belong to application load balancers.
 	nlb := e.lb("tcp", types.LoadBalancerTypeEnumNetwork)
 	tcp := e.tg("tcp", types.ProtocolEnumTcp, types.TargetTypeEnumIp)
-	nl := e.listener(aws.ToString(nlb.LoadBalancerArn), 8101, types.ProtocolEnumTcp, forward(aws.ToString(tcp.TargetGroupArn)))
+	nl := e.listener(aws.ToString(nlb.LoadBalancerArn), e.port(), types.ProtocolEnumTcp, forward(aws.ToString(tcp.TargetGroupArn)))
 	_, err = e.c.CreateRule(e.ctx, &elb.CreateRuleInput{ListenerArn: nl.ListenerArn, Priority: aws.Int32(1), Conditions: pathIs("/"),
 		Actions: forward(aws.ToString(tcp.TargetGroupArn))})
 	wantCode(t, err, "ValidationError", "application load balancers")

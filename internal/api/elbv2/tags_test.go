@@ -18,7 +18,7 @@ func TestTags(t *testing.T) {
 	}
 	lb := aws.ToString(out.LoadBalancers[0].LoadBalancerArn)
 	tg := aws.ToString(e.tg("web", types.ProtocolEnumHttp, types.TargetTypeEnumIp).TargetGroupArn)
-	l := aws.ToString(e.listener(lb, 8110, types.ProtocolEnumHttp, forward(tg)).ListenerArn)
+	l := aws.ToString(e.listener(lb, e.port(), types.ProtocolEnumHttp, forward(tg)).ListenerArn)
 	rule, err := e.c.CreateRule(e.ctx, &elb.CreateRuleInput{ListenerArn: aws.String(l), Priority: aws.Int32(1), Conditions: pathIs("/a"),
 		Actions: forward(tg), Tags: []types.Tag{{Key: aws.String("r"), Value: aws.String("1")}}})
 	if err != nil {

@@ -287,7 +287,7 @@ func (a *API) describeTargetGroups(ctx context.Context, in *DescribeTargetGroups
 			}
 			return nil
 		}
-		all, err := scanAll[store.TargetGroupRecord](tx, store.TargetGroupsPrefix)
+		all, err := scanByCreation[store.TargetGroupRecord](tx, store.TargetGroupsPrefix)
 		if err != nil {
 			return err
 		}
@@ -318,7 +318,6 @@ func (a *API) describeTargetGroups(ctx context.Context, in *DescribeTargetGroups
 	if err != nil {
 		return nil, err
 	}
-	sortByCreation(tgs, func(tg *store.TargetGroupRecord) (int64, string) { return tg.CreatedTime.UnixMilli(), tg.ID })
 	pg, next, err := page(tgs, func(tg *store.TargetGroupRecord) string { return tg.ID }, in.Marker, in.PageSize)
 	if err != nil {
 		return nil, err

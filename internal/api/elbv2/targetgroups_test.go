@@ -86,7 +86,7 @@ func TestDescribeModifyDeleteTargetGroups(t *testing.T) {
 	a := e.tg("a", types.ProtocolEnumHttp, types.TargetTypeEnumIp)
 	b := e.tg("b", types.ProtocolEnumHttp, types.TargetTypeEnumIp)
 	lb := e.alb("web")
-	e.listener(aws.ToString(lb.LoadBalancerArn), 8082, types.ProtocolEnumHttp, forward(aws.ToString(a.TargetGroupArn)))
+	e.listener(aws.ToString(lb.LoadBalancerArn), e.port(), types.ProtocolEnumHttp, forward(aws.ToString(a.TargetGroupArn)))
 
 	all, err := e.c.DescribeTargetGroups(e.ctx, &elb.DescribeTargetGroupsInput{})
 	if err != nil || len(all.TargetGroups) != 2 {

@@ -50,7 +50,7 @@ func TestTargetsAndHealth(t *testing.T) {
 	}
 	// Once a listener uses it: initial until the data plane reports.
 	lb := e.alb("web")
-	e.listener(aws.ToString(lb.LoadBalancerArn), 8083, types.ProtocolEnumHttp, forward(arn))
+	e.listener(aws.ToString(lb.LoadBalancerArn), e.port(), types.ProtocolEnumHttp, forward(arn))
 	hs := e.health(arn)
 	if r := rows(hs); r[0].state != "initial" || r[0].reason != "Elb.RegistrationInProgress" ||
 		aws.ToString(hs[0].TargetHealth.Description) != "Target registration is in progress" || aws.ToString(hs[0].HealthCheckPort) != "8080" {
