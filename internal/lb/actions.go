@@ -8,12 +8,30 @@ import (
 	"github.com/quayside/quayside/internal/store"
 )
 
-func writeFixed(w http.ResponseWriter, f *fixedSnap) {
-	hdr := w.Header()
-	hdr["Content-Type"] = f.contentType // nil: no type, and no sniffing
-	hdr["Content-Length"] = f.length
-	w.WriteHeader(f.status)
-	_, _ = w.Write(f.body)
+// fixedSnap is an answer made without a target.
+type fixedSnap struct {
+	status      int
+	statusLine  string   // "HTTP/1.1 404 Not Found\r\n"
+	contentType []string // nil: none
+	extra       []string // more fields, each with its CRLF
+	body        []byte
+	length      []string
+}
+
+func newFixed(status int, contentType, body string) *fixedSnap {
+	f := &fixedSnap{
+		status:     status,
+		statusLine: "HTTP/1.1 " + strconv.Itoa(status) + " " + http.StatusText(status) + "\r\n",
+		body:       []byte(body),
+		length:     []string{strconv.Itoa(len(body))},
+	}
+	if status == http.StatusServiceUnavailable {
+		f.statusLine = "HTTP/1.1 503 Service Temporarily Unavailable\r\n"
+	}
+	if contentType != "" {
+		f.contentType = []string{contentType}
+	}
+	return f
 }
 
 // errorPages are the bodies ELB answers with when it cannot proxy.
@@ -31,16 +49,16 @@ func makeErrorPages() map[int]*fixedSnap {
 	return pages
 }
 
-func page(title string) string {
-	return "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title + "</h1></center>\r\n</body>\r\n</html>\r\n"
+// statusPage is a plain error answer (400, 431, 501, 505).
+func statusPage(code int) *fixedSnap {
+	if p := errorPages[code]; p != nil {
+		return p
+	}
+	return newFixed(code, "text/html", page(strconv.Itoa(code)+" "+http.StatusText(code)))
 }
 
-func writeError(w http.ResponseWriter, code int) {
-	hdr := w.Header()
-	for k := range hdr {
-		delete(hdr, k)
-	}
-	writeFixed(w, errorPages[code])
+func page(title string) string {
+	return "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title + "</h1></center>\r\n</body>\r\n</html>\r\n"
 }
 
 // compileRedirect fills in the parts a redirect left out with the
@@ -70,25 +88,17 @@ func or(s, def string) string {
 // redirectLocation expands the reserved keys: #{protocol}, #{host},
 // #{port}, #{path} (the path without its leading slash) and #{query}
 // (without the '?').
-func redirectLocation(rd *redirectSnap, r *http.Request, host string, ls *listenerSnap) string {
+func redirectLocation(rd *redirectSnap, q *request, ls *listenerSnap) string {
 	rep := strings.NewReplacer(
 		"#{protocol}", strings.ToLower(ls.protocol),
-		"#{host}", host,
+		"#{host}", q.getHost(),
 		"#{port}", ls.portStr[0],
-		"#{path}", strings.TrimPrefix(r.URL.EscapedPath(), "/"),
-		"#{query}", r.URL.RawQuery,
+		"#{path}", strings.TrimPrefix(q.getRawPath(), "/"),
+		"#{query}", q.getRawQuery(),
 	)
 	loc := strings.ToLower(rep.Replace(rd.protocol)) + "://" + rep.Replace(rd.host) + ":" + rep.Replace(rd.port) + rep.Replace(rd.path)
-	if q := rep.Replace(rd.query); q != "" {
-		loc += "?" + q
+	if qs := rep.Replace(rd.query); qs != "" {
+		loc += "?" + qs
 	}
 	return loc
-}
-
-func writeRedirect(w http.ResponseWriter, r *http.Request, ls *listenerSnap, rd *redirectSnap, host string) {
-	hdr := w.Header()
-	hdr["Location"] = []string{redirectLocation(rd, r, host, ls)}
-	hdr["Content-Type"] = []string{"text/html"}
-	w.WriteHeader(rd.status)
-	_, _ = w.Write([]byte(page(strconv.Itoa(rd.status) + " " + http.StatusText(rd.status))))
 }

@@ -2,12 +2,9 @@ package lb
 
 import (
 	"hash/fnv"
-	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // targetKey names a registered target: the same address in two target
@@ -38,7 +35,7 @@ type backend struct {
 	draining atomic.Bool
 	// gone is set when the backend left the registry; its pool is closed.
 	gone atomic.Bool
-	tr   *http.Transport
+	pool connPool
 
 	mu     sync.Mutex // guards health
 	health health
@@ -60,23 +57,6 @@ func newBackend(k targetKey, addr string) *backend {
 		key:    k,
 		addr:   addr,
 		cookie: strconv.FormatUint(h.Sum64(), 36),
-		tr:     newTransport(),
-	}
-}
-
-// newTransport is a target's connection pool: keep-alive, many idle
-// connections (the proxy may run hundreds of concurrent requests to one
-// target), no compression or proxies, HTTP/1.1.
-func newTransport() *http.Transport {
-	return &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          0,
-		MaxIdleConnsPerHost:   1024,
-		IdleConnTimeout:       55 * time.Second,
-		DisableCompression:    true,
-		ExpectContinueTimeout: time.Second,
-		WriteBufferSize:       16 << 10,
-		ReadBufferSize:        16 << 10,
 	}
 }
 
@@ -98,8 +78,8 @@ func (b *backend) acquire() bool {
 
 func (b *backend) release() { b.inflight.Add(-1) }
 
-// close drops the backend's idle connections.
+// close drops the backend's idle connections and keeps no more.
 func (b *backend) close() {
 	b.gone.Store(true)
-	b.tr.CloseIdleConnections()
+	b.pool.close()
 }

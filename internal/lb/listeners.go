@@ -1,12 +1,7 @@
 package lb
 
 import (
-	"context"
-	"errors"
-	"io"
-	"log"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -19,8 +14,8 @@ type serving struct {
 	port     int32
 	protocol string
 	ln       net.Listener
-	srv      *http.Server // HTTP listeners
-	tcp      *tcpConns    // TCP listeners
+	http     *h1server // HTTP listeners
+	tcp      *tcpConns // TCP listeners
 }
 
 // syncListeners opens a socket for every listener of the snapshot and
@@ -67,30 +62,26 @@ func (l *LB) serve(ls *listenerSnap) (*serving, error) {
 		l.wg.Go(func() { l.serveTCP(s) })
 		return s, nil
 	}
-	s.srv = &http.Server{
-		Handler:           &httpHandler{l: l, port: ls.port},
-		ReadHeaderTimeout: 60 * time.Second,
-		IdleTimeout:       ls.idle,
-		ErrorLog:          log.New(io.Discard, "", 0),
+	s.http = &h1server{l: l, ln: ln, port: ls.port, idle: ls.idle, conns: map[*h1conn]struct{}{}}
+	if s.http.idle <= 0 {
+		s.http.idle = 60 * time.Second
 	}
-	l.wg.Go(func() {
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			l.deps.Logger.Warn("lb: listener stopped", "port", ls.port, "err", err)
-		}
-	})
+	l.wg.Go(s.http.serve)
 	return s, nil
 }
 
 // stopServing closes the socket at once (the port is free again) and lets
 // requests in flight finish for up to grace.
 func (l *LB) stopServing(s *serving, grace time.Duration) {
-	if s.srv != nil {
-		_ = s.ln.Close()
+	if s.http != nil {
+		done := s.http.shutdown()
 		l.wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), grace)
-			defer cancel()
-			if s.srv.Shutdown(ctx) != nil {
-				_ = s.srv.Close()
+			t := time.NewTimer(grace)
+			defer t.Stop()
+			select {
+			case <-done:
+			case <-t.C:
+				s.http.closeAll()
 			}
 		})
 		return

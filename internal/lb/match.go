@@ -1,7 +1,7 @@
 package lb
 
 import (
-	"net/http"
+	"bytes"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -104,40 +104,124 @@ type queryPattern struct {
 	anyKey     bool
 }
 
-// request is what conditions look at, computed once per request.
+// request is what conditions look at: a view of the request head whose
+// strings are made only when a rule needs them.
 type request struct {
-	r     *http.Request
-	host  string     // Host without the port
-	query url.Values // parsed lazily
-	qDone bool
+	h      *head
+	remote string // client ip:port
+
+	method   string
+	path     string // decoded
+	rawPath  string // as sent
+	rawQuery string
+	host     string // without the port
+	pathDone bool
+	hostDone bool
+	query    url.Values
+	qDone    bool
+}
+
+func newRequest(h *head, remote string) request {
+	return request{h: h, remote: remote, method: methodString(h.method)}
+}
+
+// methodString returns the common methods without allocating.
+func methodString(m []byte) string {
+	for _, s := range [...]string{"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"} {
+		if string(m) == s {
+			return s
+		}
+	}
+	return string(m)
+}
+
+// target splits the request target into path and query; an absolute-form
+// target ("http://host/p?q") also names the host.
+func (q *request) parseTarget() {
+	if q.pathDone {
+		return
+	}
+	q.pathDone = true
+	t := q.h.target
+	if len(t) > 0 && t[0] != '/' && t[0] != '*' {
+		if i := bytes.Index(t, []byte("://")); i >= 0 {
+			t = t[i+3:]
+			j := bytes.IndexByte(t, '/')
+			if j < 0 {
+				j = len(t)
+			}
+			q.host, q.hostDone = hostOnly(string(t[:j])), true
+			t = t[j:]
+		}
+	}
+	p, query, _ := bytes.Cut(t, []byte{'?'})
+	q.rawPath, q.rawQuery = string(p), string(query)
+	if q.rawPath == "" {
+		q.rawPath = "/"
+	}
+	q.path = q.rawPath
+	if strings.IndexByte(q.rawPath, '%') >= 0 {
+		if dec, err := url.PathUnescape(q.rawPath); err == nil {
+			q.path = dec
+		}
+	}
+}
+
+func (q *request) getPath() string     { q.parseTarget(); return q.path }
+func (q *request) getRawPath() string  { q.parseTarget(); return q.rawPath }
+func (q *request) getRawQuery() string { q.parseTarget(); return q.rawQuery }
+
+func (q *request) getHost() string {
+	q.parseTarget()
+	if !q.hostDone {
+		q.hostDone = true
+		q.host = hostOnly(string(q.h.host))
+	}
+	return q.host
 }
 
 func (q *request) values() url.Values {
 	if !q.qDone {
 		q.qDone = true
-		if q.r.URL.RawQuery != "" {
-			q.query, _ = url.ParseQuery(q.r.URL.RawQuery)
+		if rq := q.getRawQuery(); rq != "" {
+			q.query, _ = url.ParseQuery(rq)
 		}
 	}
 	return q.query
 }
 
+// cookie returns the value of a request cookie, or "".
+func (q *request) cookie(name string) string {
+	for _, f := range q.h.fields {
+		if !equalFold(f.name, "Cookie") {
+			continue
+		}
+		for part := range bytes.SplitSeq(f.value, []byte{';'}) {
+			k, v, ok := bytes.Cut(bytes.TrimSpace(part), []byte{'='})
+			if ok && string(k) == name {
+				return string(v)
+			}
+		}
+	}
+	return ""
+}
+
 func (c *cond) match(q *request) bool {
 	switch c.kind {
 	case condPath:
-		return anyPattern(c.patterns, q.r.URL.Path)
+		return anyPattern(c.patterns, q.getPath())
 	case condHost:
-		return anyPattern(c.patterns, q.host)
+		return anyPattern(c.patterns, q.getHost())
 	case condHeader:
-		for _, v := range q.r.Header[c.header] {
-			if anyPattern(c.patterns, v) {
+		for _, f := range q.h.fields {
+			if equalFold(f.name, c.header) && anyPattern(c.patterns, string(f.value)) {
 				return true
 			}
 		}
 		return false
 	case condMethod:
 		for _, m := range c.methods {
-			if m == q.r.Method {
+			if m == q.method {
 				return true
 			}
 		}
@@ -145,7 +229,7 @@ func (c *cond) match(q *request) bool {
 	case condQuery:
 		return c.matchQuery(q.values())
 	case condSourceIP:
-		ap, err := netip.ParseAddrPort(q.r.RemoteAddr)
+		ap, err := netip.ParseAddrPort(q.remote)
 		if err != nil {
 			return false
 		}

@@ -1,8 +1,8 @@
 package lb
 
 import (
-	"net/http"
-	"net/url"
+	"bufio"
+	"strings"
 	"testing"
 
 	"github.com/quayside/quayside/internal/store"
@@ -47,12 +47,16 @@ func TestHostOnly(t *testing.T) {
 
 func TestConditions(t *testing.T) {
 	req := func(method, target string, hdr ...string) *request {
-		u, _ := url.Parse(target)
-		r := &http.Request{Method: method, URL: u, Header: http.Header{}, Host: u.Host, RemoteAddr: "10.1.2.3:5555"}
+		raw := method + " " + target + " HTTP/1.1\r\nHost: h\r\n"
 		for i := 0; i+1 < len(hdr); i += 2 {
-			r.Header.Add(hdr[i], hdr[i+1])
+			raw += hdr[i] + ": " + hdr[i+1] + "\r\n"
 		}
-		return &request{r: r, host: hostOnly(r.Host)}
+		h := new(head)
+		if err := h.readRequest(bufio.NewReader(strings.NewReader(raw + "\r\n"))); err != nil {
+			t.Fatal(err)
+		}
+		q := newRequest(h, "10.1.2.3:5555")
+		return &q
 	}
 	cases := []struct {
 		name string
@@ -60,15 +64,15 @@ func TestConditions(t *testing.T) {
 		q    *request
 		want bool
 	}{
-		{"query any key", store.Condition{Field: store.CondQueryString, QueryValues: []store.QueryKeyValue{{Value: "blue"}}}, req("GET", "http://h/?color=BLUE"), true},
-		{"query key wildcard", store.Condition{Field: store.CondQueryString, QueryValues: []store.QueryKeyValue{{Key: "v*", Value: "*"}}}, req("GET", "http://h/?version=1"), true},
-		{"query no match", store.Condition{Field: store.CondQueryString, QueryValues: []store.QueryKeyValue{{Key: "a", Value: "1"}}}, req("GET", "http://h/?a=2"), false},
-		{"header any value", store.Condition{Field: store.CondHTTPHeader, HTTPHeaderName: "user-agent", Values: []string{"*Mobile*"}}, req("GET", "http://h/", "User-Agent", "x Mobile y"), true},
-		{"header missing", store.Condition{Field: store.CondHTTPHeader, HTTPHeaderName: "X-A", Values: []string{"*"}}, req("GET", "http://h/"), false},
-		{"method is case-sensitive", store.Condition{Field: store.CondHTTPRequestMethod, Values: []string{"post"}}, req("POST", "http://h/"), false},
-		{"source ip", store.Condition{Field: store.CondSourceIP, Values: []string{"10.1.0.0/16"}}, req("GET", "http://h/"), true},
-		{"source ip outside", store.Condition{Field: store.CondSourceIP, Values: []string{"192.0.2.0/24"}}, req("GET", "http://h/"), false},
-		{"unknown field never matches", store.Condition{Field: "bogus", Values: []string{"*"}}, req("GET", "http://h/"), false},
+		{"query any key", store.Condition{Field: store.CondQueryString, QueryValues: []store.QueryKeyValue{{Value: "blue"}}}, req("GET", "/?color=BLUE"), true},
+		{"query key wildcard", store.Condition{Field: store.CondQueryString, QueryValues: []store.QueryKeyValue{{Key: "v*", Value: "*"}}}, req("GET", "/?version=1"), true},
+		{"query no match", store.Condition{Field: store.CondQueryString, QueryValues: []store.QueryKeyValue{{Key: "a", Value: "1"}}}, req("GET", "/?a=2"), false},
+		{"header any value", store.Condition{Field: store.CondHTTPHeader, HTTPHeaderName: "user-agent", Values: []string{"*Mobile*"}}, req("GET", "/", "User-Agent", "x Mobile y"), true},
+		{"header missing", store.Condition{Field: store.CondHTTPHeader, HTTPHeaderName: "X-A", Values: []string{"*"}}, req("GET", "/"), false},
+		{"method is case-sensitive", store.Condition{Field: store.CondHTTPRequestMethod, Values: []string{"post"}}, req("POST", "/"), false},
+		{"source ip", store.Condition{Field: store.CondSourceIP, Values: []string{"10.1.0.0/16"}}, req("GET", "/"), true},
+		{"source ip outside", store.Condition{Field: store.CondSourceIP, Values: []string{"192.0.2.0/24"}}, req("GET", "/"), false},
+		{"unknown field never matches", store.Condition{Field: "bogus", Values: []string{"*"}}, req("GET", "/"), false},
 	}
 	for _, c := range cases {
 		cs := compileConds([]store.Condition{c.c})

@@ -1,103 +1,89 @@
 package lb
 
 import (
+	"bufio"
 	"errors"
-	"io"
 	"net"
-	"net/http"
-	"net/http/httputil"
-	"net/url"
+	"os"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 )
-
-// httpHandler serves one HTTP listener: it routes each request with the
-// snapshot current when the request arrived and proxies it, answers it
-// with a fixed response, or redirects it.
-type httpHandler struct {
-	l    *LB
-	port int32
-}
 
 // staleRetries bounds how often a request re-reads the snapshot when every
 // target it picked had just started draining (the newer snapshot is being
 // published).
 const staleRetries = 50
 
-func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	q := request{r: r, host: hostOnly(r.Host)}
-	snap := h.l.snap.Load()
+// handle answers one request; it reports whether the client connection
+// may carry another.
+func (hc *h1conn) handle() bool {
+	r := &hc.req
+	keep := r.keepAlive()
+	if r.badTE {
+		hc.local(statusPage(501), false)
+		return false
+	}
+	q := newRequest(r, hc.remote)
+	snap := hc.l.snap.Load()
 	var skip *backend
-	prepared, retried := false, false
+	retried := false
 	for attempt := 0; ; attempt++ {
-		ls := snap.listeners[h.port]
+		ls := snap.listeners[hc.port]
 		if ls == nil {
-			writeError(w, http.StatusServiceUnavailable)
-			return
+			hc.local(errorPages[503], false)
+			return false
 		}
 		act := ls.route(&q)
 		switch {
 		case act == nil:
-			writeError(w, http.StatusServiceUnavailable)
-			return
+			return hc.local(errorPages[503], keep)
 		case act.kind == actFixed:
-			writeFixed(w, act.fixed)
-			return
+			return hc.local(act.fixed, keep)
 		case act.kind == actRedirect:
-			writeRedirect(w, r, ls, act.redirect, q.host)
-			return
+			return hc.redirect(act.redirect, &q, ls, keep)
 		}
-		g, b := pickBackend(act.forward, r, skip)
-		if g == nil || len(g.routable) == 0 {
+		g, b := pickBackend(act.forward, &q, skip)
+		switch {
+		case g == nil || len(g.routable) == 0:
 			// ELB: the target group has no healthy (or fail-open
 			// unhealthy) targets.
-			writeError(w, http.StatusServiceUnavailable)
-			return
-		}
-		if b == nil && retried {
-			writeError(w, http.StatusBadGateway)
-			return
-		}
-		if b == nil {
+			return hc.local(errorPages[503], keep)
+		case b == nil && retried:
+			return hc.local(errorPages[502], keep)
+		case b == nil:
 			// Every target picked is draining: this snapshot is being
 			// replaced. Wait for the new one.
 			if attempt >= staleRetries {
-				writeError(w, http.StatusServiceUnavailable)
-				return
+				return hc.local(errorPages[503], keep)
 			}
-			if next := h.l.snap.Load(); next != snap {
+			if next := hc.l.snap.Load(); next != snap {
 				snap = next
 			} else {
 				time.Sleep(200 * time.Microsecond)
-				snap = h.l.snap.Load()
+				snap = hc.l.snap.Load()
 			}
 			continue
 		}
-		if isUpgrade(r) {
-			h.upgrade(w, r, ls, b)
-			return
+		out := hc.proxy(ls, g, b)
+		if out == retryOther && !retried {
+			// The target refused the connection before anything was
+			// sent: try another one once.
+			retried, skip = true, b
+			continue
 		}
-		if !prepared {
-			prepared = true
-			forwardedHeaders(r, ls)
+		if out == retryOther {
+			return hc.local(errorPages[502], keep)
 		}
-		if !h.proxy(w, r, g, b, !retried) {
-			return
-		}
-		// The target refused the connection before anything was sent:
-		// try another one once.
-		retried, skip = true, b
+		return out == doneKeep && keep
 	}
 }
 
 // pickBackend chooses a group and a backend and counts the request on it.
 // It returns a nil backend when every candidate was draining.
-func pickBackend(f *forwardSnap, r *http.Request, skip *backend) (*groupSnap, *backend) {
+func pickBackend(f *forwardSnap, q *request, skip *backend) (*groupSnap, *backend) {
 	tgCookie := ""
 	if f.sticky {
-		tgCookie = cookieValue(r, "AWSALBTG")
+		tgCookie = q.cookie("AWSALBTG")
 	}
 	g := f.pickGroup(tgCookie)
 	if g == nil {
@@ -105,7 +91,7 @@ func pickBackend(f *forwardSnap, r *http.Request, skip *backend) (*groupSnap, *b
 	}
 	key := ""
 	if g.sticky == "lb_cookie" {
-		key = cookieValue(r, "AWSALB")
+		key = q.cookie("AWSALB")
 	}
 	for range len(g.routable) + 1 {
 		b := g.pick(key, skip)
@@ -120,55 +106,355 @@ func pickBackend(f *forwardSnap, r *http.Request, skip *backend) (*groupSnap, *b
 	return g, nil
 }
 
-func cookieValue(r *http.Request, name string) string {
-	if c, err := r.Cookie(name); err == nil {
-		return c.Value
+// outcome of proxying one request.
+type outcome int
+
+const (
+	doneKeep   outcome = iota // answered; the client connection may go on
+	doneClose                 // answered or broken off; close the client connection
+	retryOther                // no connection to the target; nothing was consumed
+)
+
+// proxy sends the request to b and copies the answer back. A pooled
+// connection the target had closed is replaced by a new one once, when the
+// request can be sent again.
+func (hc *h1conn) proxy(ls *listenerSnap, g *groupSnap, b *backend) outcome {
+	defer b.release()
+	for try := 0; ; try++ {
+		bc, reused, err := b.getConn(try > 0)
+		if err != nil {
+			return retryOther
+		}
+		out, stale := hc.exchange(bc, reused, ls, g, b)
+		if stale && try == 0 {
+			continue
+		}
+		return out
 	}
-	return ""
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-// hopHeaders are removed from what is forwarded either way (RFC 9110 7.6.1).
-var hopHeaders = []string{
-	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+// replayable: the request has no body and an idempotent method, so it can
+// be sent again on a fresh connection (net/http's Transport rule).
+func (hc *h1conn) replayable() bool {
+	r := &hc.req
+	if r.contentLength > 0 || r.chunked {
+		return false
+	}
+	switch string(r.method) {
+	case "GET", "HEAD", "OPTIONS", "TRACE":
+		return true
+	}
+	_, ok := r.get("Idempotency-Key")
+	return ok
 }
 
-var protoHTTP = []string{"http"}
-
-// forwardedHeaders drops hop-by-hop headers from the request and sets
-// X-Forwarded-For (per the load balancer's xff_header_processing.mode),
-// -Proto and -Port. It edits the inbound header map in place: the proxy
-// owns the request and this saves a copy per request.
-func forwardedHeaders(r *http.Request, ls *listenerSnap) {
-	hdr := r.Header
-	if conn := hdr["Connection"]; len(conn) > 0 {
-		for _, v := range conn {
-			for tok := range strings.SplitSeq(v, ",") {
-				if tok = strings.TrimSpace(tok); tok != "" {
-					delete(hdr, http.CanonicalHeaderKey(tok))
-				}
+// exchange runs one request/response over bc. stale reports a reused
+// connection that failed before any answer, for a replayable request.
+func (hc *h1conn) exchange(bc *bconn, reused bool, ls *listenerSnap, g *groupSnap, b *backend) (out outcome, stale bool) {
+	r, resp := &hc.req, &hc.resp
+	bc.dl.touch(bc.c, hc.idle)
+	tick := func() { hc.dl.touch(hc.c, hc.idle); bc.dl.touch(bc.c, hc.idle) }
+	writeRequestHead(bc.bw, r, ls, hc.ip, bc.c.RemoteAddr)
+	if r.contentLength > 0 || r.chunked {
+		if r.expect100 {
+			_, _ = hc.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+			if hc.bw.Flush() != nil {
+				bc.close()
+				return doneClose, false
+			}
+		}
+		var err error
+		if r.chunked {
+			err = copyChunked(bc.bw, hc.br, true, tick)
+		} else {
+			err = copyN(bc.bw, hc.br, r.contentLength, tick)
+		}
+		if err != nil {
+			bc.close()
+			if errors.As(err, new(dstError)) {
+				hc.local(errorPages[502], false)
+			}
+			return doneClose, false
+		}
+	}
+	if err := bc.bw.Flush(); err != nil {
+		bc.close()
+		if reused && hc.replayable() {
+			return doneClose, true
+		}
+		hc.local(errorPages[502], false)
+		return doneClose, false
+	}
+	for {
+		err := resp.readResponse(bc.br)
+		if err != nil {
+			bc.close()
+			if reused && len(resp.buf) == 0 && hc.replayable() && !isTimeout(err) {
+				return doneClose, true
+			}
+			if isTimeout(err) {
+				return hc.failed(504), false
+			}
+			return hc.failed(502), false
+		}
+		if resp.status >= 200 || resp.status == 101 {
+			break
+		}
+		// An interim answer (100 Continue, 103 Early Hints) goes through.
+		if r.minor == 1 {
+			writeResponseHead(hc.bw, resp, frameNone, nil, "", nil, true)
+			if hc.bw.Flush() != nil {
+				bc.close()
+				return doneClose, false
 			}
 		}
 	}
-	for _, k := range hopHeaders {
-		delete(hdr, k)
+	if resp.status == 101 && r.connUpgrade {
+		hc.upgrade(bc)
+		return doneClose, false
 	}
-	switch ls.xffMode {
-	case "preserve":
-	case "remove":
-		delete(hdr, "X-Forwarded-For")
-	default:
-		ip := clientIP(r.RemoteAddr)
-		if prior := hdr["X-Forwarded-For"]; len(prior) > 0 {
-			hdr["X-Forwarded-For"] = []string{strings.Join(prior, ", ") + ", " + ip}
-		} else {
-			hdr["X-Forwarded-For"] = []string{ip}
+	return hc.relay(bc, g, b, tick), false
+}
+
+func (hc *h1conn) failed(code int) outcome {
+	hc.local(errorPages[code], false)
+	return doneClose
+}
+
+// Response framings towards the client.
+type framing int
+
+const (
+	frameNone    framing = iota // no body
+	frameLength                 // Content-Length
+	frameChunked                // chunked, passed through
+	frameDechunk                // chunked from the target, plain to an HTTP/1.0 client (until close)
+	frameReChunk                // until the target closes, chunked to an HTTP/1.1 client
+	frameToEOF                  // until the target closes, to an HTTP/1.0 client (until close)
+)
+
+// relay writes the response to the client and returns whether the client
+// connection may go on; the target connection goes back to the pool when
+// its exchange ended cleanly.
+func (hc *h1conn) relay(bc *bconn, g *groupSnap, b *backend, tick func()) outcome {
+	r, resp := &hc.req, &hc.resp
+	fr := frameLength
+	switch {
+	case string(r.method) == "HEAD" || resp.status == 204 || resp.status == 304 || resp.status < 200:
+		fr = frameNone
+	case resp.chunked && r.minor == 1:
+		fr = frameChunked
+	case resp.chunked:
+		fr = frameDechunk
+	case resp.contentLength < 0 && r.minor == 1:
+		fr = frameReChunk
+	case resp.contentLength < 0:
+		fr = frameToEOF
+	}
+	keep := fr != frameDechunk && fr != frameToEOF
+	cookie := ""
+	if g.sticky == "lb_cookie" {
+		cookie = b.cookie
+	}
+	writeResponseHead(hc.bw, resp, fr, g, cookie, r, keep && r.keepAlive())
+	var err error
+	switch fr {
+	case frameLength:
+		err = copyN(hc.bw, bc.br, resp.contentLength, tick)
+	case frameChunked, frameDechunk:
+		err = copyChunked(hc.bw, bc.br, fr == frameChunked, tick)
+	case frameReChunk, frameToEOF:
+		err = copyToEOF(hc.bw, bc.br, fr == frameReChunk, tick)
+	}
+	reuse := err == nil && fr != frameReChunk && fr != frameToEOF && !resp.connClose && (resp.minor == 1 || resp.connKeepAlive)
+	if reuse {
+		b.putConn(bc)
+	} else {
+		bc.close()
+	}
+	if err != nil {
+		// Broken off mid-body: the client sees a short body or a
+		// connection closed before the last chunk.
+		return doneClose
+	}
+	if !keep {
+		return doneClose
+	}
+	return doneKeep
+}
+
+// upgrade hands both connections over to each other after a 101
+// (WebSocket): what either side had buffered goes first.
+func (hc *h1conn) upgrade(bc *bconn) {
+	writeResponseHead(hc.bw, &hc.resp, frameNone, nil, "", nil, true)
+	if n := bc.br.Buffered(); n > 0 {
+		p, _ := bc.br.Peek(n)
+		_, _ = hc.bw.Write(p)
+	}
+	if hc.bw.Flush() != nil {
+		bc.close()
+		return
+	}
+	if n := hc.br.Buffered(); n > 0 {
+		p, _ := hc.br.Peek(n)
+		if _, err := bc.c.Write(p); err != nil {
+			bc.close()
+			return
 		}
 	}
-	hdr["X-Forwarded-Proto"] = protoHTTP
-	hdr["X-Forwarded-Port"] = ls.portStr
+	_ = hc.c.SetDeadline(time.Time{})
+	_ = bc.c.SetDeadline(time.Time{})
+	pipe(hc.c, bc.c)
+}
+
+var (
+	crlf        = []byte("\r\n")
+	colonSpace  = []byte(": ")
+	xffPrefix   = "X-Forwarded-For: "
+	xfProtoPort = "X-Forwarded-Proto: http\r\nX-Forwarded-Port: "
+)
+
+// writeRequestHead writes the request as it goes to the target: HTTP/1.1,
+// hop-by-hop fields dropped, X-Forwarded-For (per the load balancer's
+// xff_header_processing.mode), -Proto and -Port set.
+func writeRequestHead(w *bufio.Writer, r *head, ls *listenerSnap, ip string, targetAddr func() net.Addr) {
+	_, _ = w.Write(r.method)
+	_ = w.WriteByte(' ')
+	target, host := originForm(r.target)
+	_, _ = w.Write(target)
+	_, _ = w.WriteString(" HTTP/1.1\r\n")
+	switch {
+	case host != nil:
+		_, _ = w.WriteString("Host: ")
+		_, _ = w.Write(host)
+		_, _ = w.Write(crlf)
+	case r.host == nil: // HTTP/1.0 without Host: name the target
+		_, _ = w.WriteString("Host: ")
+		_, _ = w.WriteString(targetAddr().String())
+		_, _ = w.Write(crlf)
+	}
+	appendXFF := ls.xffMode == "append" || ls.xffMode == ""
+	for _, f := range r.fields {
+		switch {
+		case r.hopByHop(f.name), equalFold(f.name, "Expect"),
+			equalFold(f.name, "X-Forwarded-Proto"), equalFold(f.name, "X-Forwarded-Port"):
+			continue
+		case host != nil && equalFold(f.name, "Host"):
+			continue
+		case r.hasXFF && ls.xffMode != "preserve" && equalFold(f.name, "X-Forwarded-For"):
+			continue
+		}
+		writeField(w, f)
+	}
+	if appendXFF {
+		_, _ = w.WriteString(xffPrefix)
+		if r.hasXFF {
+			for _, f := range r.fields {
+				if equalFold(f.name, "X-Forwarded-For") {
+					_, _ = w.Write(f.value)
+					_, _ = w.WriteString(", ")
+				}
+			}
+		}
+		_, _ = w.WriteString(ip)
+		_, _ = w.Write(crlf)
+	}
+	_, _ = w.WriteString(xfProtoPort)
+	_, _ = w.WriteString(ls.portStr[0])
+	_, _ = w.Write(crlf)
+	if r.chunked {
+		_, _ = w.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	if r.connUpgrade {
+		if up, ok := r.get("Upgrade"); ok {
+			_, _ = w.WriteString("Connection: Upgrade\r\nUpgrade: ")
+			_, _ = w.Write(up)
+			_, _ = w.Write(crlf)
+		}
+	}
+	_, _ = w.Write(crlf)
+}
+
+// originForm turns an absolute-form target into its path and host.
+func originForm(t []byte) (target, host []byte) {
+	if len(t) == 0 || t[0] == '/' || t[0] == '*' {
+		return t, nil
+	}
+	const scheme = "://"
+	for i := 0; i+len(scheme) <= len(t); i++ {
+		if string(t[i:i+len(scheme)]) == scheme {
+			rest := t[i+len(scheme):]
+			for j := range rest {
+				if rest[j] == '/' || rest[j] == '?' {
+					if rest[j] == '?' {
+						return append([]byte("/"), rest[j:]...), rest[:j]
+					}
+					return rest[j:], rest[:j]
+				}
+			}
+			return []byte("/"), rest
+		}
+	}
+	return t, nil
+}
+
+func writeField(w *bufio.Writer, f field) {
+	_, _ = w.Write(f.name)
+	_, _ = w.Write(colonSpace)
+	_, _ = w.Write(f.value)
+	_, _ = w.Write(crlf)
+}
+
+// writeResponseHead writes the target's status line and fields to the
+// client, without hop-by-hop fields, framed as fr, with the stickiness
+// cookie when there is one. r is nil for interim and 101 answers, which
+// go as they came.
+func writeResponseHead(w *bufio.Writer, resp *head, fr framing, g *groupSnap, cookie string, r *head, keep bool) {
+	_, _ = w.WriteString("HTTP/1.1 ")
+	_, _ = w.Write(resp.statusLine)
+	_, _ = w.Write(crlf)
+	for _, f := range resp.fields {
+		if r == nil {
+			if resp.status != 101 && resp.hopByHop(f.name) {
+				continue
+			}
+			writeField(w, f)
+			continue
+		}
+		if resp.hopByHop(f.name) && !(fr == frameChunked && equalFold(f.name, "Trailer")) {
+			continue
+		}
+		if fr != frameLength && fr != frameNone && equalFold(f.name, "Content-Length") {
+			continue
+		}
+		writeField(w, f)
+	}
+	if r == nil {
+		_, _ = w.Write(crlf)
+		return
+	}
+	if cookie != "" {
+		_, _ = w.WriteString("Set-Cookie: AWSALB=")
+		_, _ = w.WriteString(cookie)
+		_, _ = w.WriteString("; Max-Age=")
+		_, _ = w.WriteString(strconv.Itoa(int(g.stickyFor / time.Second)))
+		_, _ = w.WriteString("; Path=/\r\n")
+	}
+	if fr == frameChunked || fr == frameReChunk {
+		_, _ = w.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	switch {
+	case !keep:
+		_, _ = w.WriteString("Connection: close\r\n")
+	case r.minor == 0:
+		_, _ = w.WriteString("Connection: keep-alive\r\n")
+	}
+	_, _ = w.Write(crlf)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 func clientIP(remote string) string {
@@ -176,123 +462,4 @@ func clientIP(remote string) string {
 		return host
 	}
 	return remote
-}
-
-// proxy sends the request to b and copies the answer back. It reports
-// true when the connection to the target could not be made and nothing
-// was sent, so the caller may try another target.
-func (h *httpHandler) proxy(w http.ResponseWriter, r *http.Request, g *groupSnap, b *backend, mayRetry bool) (retry bool) {
-	defer b.release()
-	out := new(http.Request)
-	*out = *r
-	out.URL = &url.URL{Scheme: "http", Host: b.addr, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
-	out.RequestURI = ""
-	out.Close = false
-	if r.ContentLength == 0 {
-		out.Body = nil
-	}
-	resp, err := b.tr.RoundTrip(out)
-	if err != nil {
-		if r.Context().Err() != nil {
-			return false // the client went away
-		}
-		if mayRetry && out.Body == nil && isDialError(err) {
-			return true
-		}
-		writeError(w, http.StatusBadGateway)
-		return false
-	}
-	defer resp.Body.Close()
-	dst := w.Header()
-	for k, vv := range resp.Header {
-		dst[k] = vv
-	}
-	for _, k := range hopHeaders {
-		delete(dst, k)
-	}
-	if g.sticky == "lb_cookie" {
-		dst["Set-Cookie"] = append(dst["Set-Cookie"], "AWSALB="+b.cookie+"; Max-Age="+strconv.Itoa(int(g.stickyFor/time.Second))+"; Path=/")
-	}
-	announceTrailers(dst, resp.Trailer)
-	w.WriteHeader(resp.StatusCode)
-	copyBody(w, resp.Body, resp.ContentLength == -1)
-	for k, vv := range resp.Trailer {
-		dst[http.TrailerPrefix+k] = vv
-	}
-	return false
-}
-
-func announceTrailers(dst http.Header, tr http.Header) {
-	if len(tr) == 0 {
-		return
-	}
-	keys := make([]string, 0, len(tr))
-	for k := range tr {
-		keys = append(keys, k)
-	}
-	dst["Trailer"] = []string{strings.Join(keys, ", ")}
-}
-
-// copyBody streams the target's body to the client, flushing each chunk
-// when the length is unknown (server-sent events, long polls). A target
-// that breaks off mid-body makes the client's response break off too.
-func copyBody(w http.ResponseWriter, body io.Reader, flush bool) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
-	rc := http.NewResponseController(w)
-	for {
-		n, err := body.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return
-			}
-			if flush {
-				_ = rc.Flush()
-			}
-		}
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			panic(http.ErrAbortHandler)
-		}
-	}
-}
-
-func isDialError(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
-func isUpgrade(r *http.Request) bool {
-	if r.Header.Get("Upgrade") == "" {
-		return false
-	}
-	for _, v := range r.Header["Connection"] {
-		for tok := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// upgrade proxies a protocol upgrade (WebSocket) with the standard
-// library's reverse proxy, which hands the connection over after the 101.
-func (h *httpHandler) upgrade(w http.ResponseWriter, r *http.Request, ls *listenerSnap, b *backend) {
-	defer b.release()
-	rp := &httputil.ReverseProxy{
-		Transport: b.tr,
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", b.addr
-			pr.Out.Host = r.Host
-			pr.SetXForwarded()
-			pr.Out.Header["X-Forwarded-Proto"] = protoHTTP
-			pr.Out.Header["X-Forwarded-Port"] = ls.portStr
-		},
-		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { writeError(w, http.StatusBadGateway) },
-	}
-	rp.ServeHTTP(w, r)
 }

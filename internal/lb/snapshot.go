@@ -2,7 +2,6 @@ package lb
 
 import (
 	"math/rand/v2"
-	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -155,21 +154,6 @@ func (g *groupSnap) pick(stickyKey string, skip *backend) *backend {
 		best = g.routable[start]
 	}
 	return best
-}
-
-type fixedSnap struct {
-	status      int
-	contentType []string
-	body        []byte
-	length      []string
-}
-
-func newFixed(status int, contentType, body string) *fixedSnap {
-	f := &fixedSnap{status: status, body: []byte(body), length: []string{strconv.Itoa(len(body))}}
-	if contentType != "" {
-		f.contentType = []string{contentType}
-	}
-	return f
 }
 
 type redirectSnap struct {

@@ -110,7 +110,7 @@ func (l *LB) startDrain(e *entry, until time.Time) {
 		}
 		if ctx.Err() == nil {
 			l.writer.drained(b.key, until)
-			b.tr.CloseIdleConnections()
+			b.pool.closeIdle()
 		}
 	})
 }

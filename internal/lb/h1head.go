@@ -1,0 +1,356 @@
+package lb
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// The proxy speaks HTTP/1.1 on both sides with its own small engine: one
+// goroutine per client connection reads a request head, writes it to a
+// pooled target connection, and copies the answer back, without the
+// goroutine hand-offs and per-request allocations of net/http's server and
+// Transport. head is a parsed request or response head whose fields point
+// into one buffer reused for the connection's life.
+
+// maxHead bounds a request or response head (ALB's limit is 64 KiB too).
+const maxHead = 64 << 10
+
+var (
+	errHeadTooLarge = errors.New("lb: head too large")
+	errMalformed    = errors.New("lb: malformed head")
+	errVersion      = errors.New("lb: unsupported HTTP version")
+)
+
+type field struct{ name, value []byte }
+
+// head is one parsed HTTP/1.x head.
+type head struct {
+	buf    []byte
+	fields []field
+
+	// Request line (requests).
+	method, target []byte
+	// Status line (responses): code and the rest of the line after the
+	// version ("200 OK").
+	status     int
+	statusLine []byte
+
+	minor int // HTTP/1.<minor>
+
+	// Framing and connection handling, from the fields.
+	contentLength int64 // -1: none given
+	chunked       bool
+	badTE         bool // a Transfer-Encoding other than chunked
+	connClose     bool
+	connKeepAlive bool
+	connUpgrade   bool
+	connTokens    [][]byte // other Connection tokens: fields to drop
+	expect100     bool
+	host          []byte
+	hasXFF        bool
+	hasTrailer    bool
+}
+
+func (h *head) reset() {
+	h.buf = h.buf[:0]
+	h.fields = h.fields[:0]
+	h.connTokens = h.connTokens[:0]
+	h.method, h.target, h.statusLine, h.host = nil, nil, nil, nil
+	h.status, h.minor = 0, 1
+	h.contentLength = -1
+	h.chunked, h.badTE, h.connClose, h.connKeepAlive, h.connUpgrade = false, false, false, false, false
+	h.expect100, h.hasXFF, h.hasTrailer = false, false, false
+}
+
+// readRaw reads a head up to and including its empty line into h.buf,
+// skipping empty lines before the first line. io.EOF means the peer closed
+// cleanly before sending anything.
+func (h *head) readRaw(br *bufio.Reader) error {
+	h.reset()
+	lineStart := 0
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(h.buf)+len(chunk) > maxHead {
+			return errHeadTooLarge
+		}
+		h.buf = append(h.buf, chunk...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			if len(h.buf) == 0 && err == io.EOF {
+				return io.EOF
+			}
+			if err == io.EOF {
+				return io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		line := h.buf[lineStart:]
+		if len(line) <= 2 && (len(line) == 1 || line[0] == '\r') {
+			if lineStart == 0 {
+				h.buf = h.buf[:0] // a stray CRLF before the head
+				continue
+			}
+			return nil
+		}
+		lineStart = len(h.buf)
+	}
+}
+
+// lines calls fn for each line of the raw head without its CRLF, the empty
+// last line excluded.
+func (h *head) lines(fn func(i int, line []byte) error) error {
+	rest := h.buf
+	for i := 0; len(rest) > 0; i++ {
+		n := bytes.IndexByte(rest, '\n')
+		line := rest[:n]
+		rest = rest[n+1:]
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		if len(line) == 0 {
+			return nil
+		}
+		if err := fn(i, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readRequest reads and parses a request head.
+func (h *head) readRequest(br *bufio.Reader) error {
+	if err := h.readRaw(br); err != nil {
+		return err
+	}
+	err := h.lines(func(i int, line []byte) error {
+		if i == 0 {
+			return h.requestLine(line)
+		}
+		return h.field(line)
+	})
+	if err != nil {
+		return err
+	}
+	if h.minor == 1 && h.host == nil {
+		return errMalformed
+	}
+	if h.chunked {
+		h.contentLength = -1
+	}
+	return nil
+}
+
+func (h *head) requestLine(line []byte) error {
+	m, rest, ok1 := bytes.Cut(line, []byte{' '})
+	t, proto, ok2 := bytes.Cut(rest, []byte{' '})
+	if !ok1 || !ok2 || len(m) == 0 || len(t) == 0 || !isToken(m) || !visible(t) {
+		return errMalformed
+	}
+	h.method, h.target = m, t
+	return h.version(proto)
+}
+
+func (h *head) version(proto []byte) error {
+	switch string(proto) {
+	case "HTTP/1.1":
+		h.minor = 1
+	case "HTTP/1.0":
+		h.minor = 0
+	default:
+		if bytes.HasPrefix(proto, []byte("HTTP/")) {
+			return errVersion
+		}
+		return errMalformed
+	}
+	return nil
+}
+
+// readResponse reads and parses a response head.
+func (h *head) readResponse(br *bufio.Reader) error {
+	if err := h.readRaw(br); err != nil {
+		return err
+	}
+	err := h.lines(func(i int, line []byte) error {
+		if i == 0 {
+			proto, rest, ok := bytes.Cut(line, []byte{' '})
+			if !ok || len(rest) < 3 {
+				return errMalformed
+			}
+			if err := h.version(proto); err != nil {
+				return err
+			}
+			code, err := strconv.Atoi(string(rest[:3]))
+			if err != nil || code < 100 || code > 999 || len(rest) > 3 && rest[3] != ' ' {
+				return errMalformed
+			}
+			h.status, h.statusLine = code, rest
+			return nil
+		}
+		return h.field(line)
+	})
+	if err != nil {
+		return err
+	}
+	if h.chunked {
+		h.contentLength = -1
+	}
+	return nil
+}
+
+// field parses one header line and notes what framing and connection
+// handling need.
+func (h *head) field(line []byte) error {
+	if line[0] == ' ' || line[0] == '\t' {
+		return errMalformed // obsolete line folding
+	}
+	name, value, ok := bytes.Cut(line, []byte{':'})
+	if !ok || len(name) == 0 || !isToken(name) {
+		return errMalformed
+	}
+	value = bytes.Trim(value, " \t")
+	if bytes.IndexByte(value, '\r') >= 0 || bytes.IndexByte(value, 0) >= 0 {
+		return errMalformed
+	}
+	h.fields = append(h.fields, field{name, value})
+	switch len(name) {
+	case 4:
+		if equalFold(name, "Host") {
+			if h.host != nil {
+				return errMalformed
+			}
+			h.host = value
+		}
+	case 6:
+		if equalFold(name, "Expect") && equalFold(value, "100-continue") {
+			h.expect100 = true
+		}
+	case 7:
+		if equalFold(name, "Trailer") {
+			h.hasTrailer = true
+		}
+	case 10:
+		if equalFold(name, "Connection") {
+			h.connection(value)
+		}
+	case 14:
+		if equalFold(name, "Content-Length") {
+			n, err := strconv.ParseInt(string(value), 10, 64)
+			if err != nil || n < 0 || h.contentLength >= 0 && h.contentLength != n {
+				return errMalformed
+			}
+			h.contentLength = n
+		}
+	case 15:
+		if equalFold(name, "X-Forwarded-For") {
+			h.hasXFF = true
+		}
+	case 17:
+		if equalFold(name, "Transfer-Encoding") {
+			codings := bytes.Split(value, []byte{','})
+			h.chunked = equalFold(bytes.TrimSpace(codings[len(codings)-1]), "chunked")
+			h.badTE = !h.chunked
+		}
+	}
+	return nil
+}
+
+func (h *head) connection(value []byte) {
+	for tok := range bytes.SplitSeq(value, []byte{','}) {
+		tok = bytes.TrimSpace(tok)
+		switch {
+		case len(tok) == 0:
+		case equalFold(tok, "close"):
+			h.connClose = true
+		case equalFold(tok, "keep-alive"):
+			h.connKeepAlive = true
+		case equalFold(tok, "upgrade"):
+			h.connUpgrade = true
+		default:
+			h.connTokens = append(h.connTokens, tok)
+		}
+	}
+}
+
+// get returns the first value of the named field.
+func (h *head) get(name string) ([]byte, bool) {
+	for _, f := range h.fields {
+		if equalFold(f.name, name) {
+			return f.value, true
+		}
+	}
+	return nil, false
+}
+
+// keepAlive reports whether the client wants the connection kept after
+// this request.
+func (h *head) keepAlive() bool {
+	if h.minor == 0 {
+		return h.connKeepAlive && !h.connClose
+	}
+	return !h.connClose
+}
+
+// hopByHop reports whether a field is for this hop only and is not
+// forwarded: RFC 9110 7.6.1's list plus what Connection names.
+func (h *head) hopByHop(name []byte) bool {
+	switch len(name) {
+	case 2:
+		return equalFold(name, "TE")
+	case 7:
+		return equalFold(name, "Upgrade") || equalFold(name, "Trailer")
+	case 10:
+		return equalFold(name, "Connection") || equalFold(name, "Keep-Alive")
+	case 16:
+		return equalFold(name, "Proxy-Connection")
+	case 17:
+		return equalFold(name, "Transfer-Encoding")
+	case 18:
+		return equalFold(name, "Proxy-Authenticate")
+	case 19:
+		return equalFold(name, "Proxy-Authorization")
+	}
+	for _, t := range h.connTokens {
+		if bytes.EqualFold(t, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// equalFold compares ASCII case-insensitively without allocating.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		if lower(b[i]) != lower(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// visible: no spaces or control characters (a request target).
+func visible(b []byte) bool {
+	for _, c := range b {
+		if c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func isToken(b []byte) bool {
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
