@@ -23,19 +23,24 @@ import (
 // write ELBv2 records the way the API does and talk to the listeners over
 // loopback.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	st     store.Store
 	lb     *LB
 	ids    atomic.Int64
 	client *http.Client
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newHarnessOn(t, st)
+}
+
+// newHarnessOn runs the data plane on st, which it closes at the end.
+func newHarnessOn(t testing.TB, st store.Store) *harness {
 	l := New(Deps{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -238,7 +243,7 @@ type testBackend struct {
 	addr   string
 }
 
-func newTestBackend(t *testing.T, name string, handler http.HandlerFunc) *testBackend {
+func newTestBackend(t testing.TB, name string, handler http.HandlerFunc) *testBackend {
 	b := &testBackend{name: name}
 	b.health.Store(200)
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -258,7 +263,7 @@ func newTestBackend(t *testing.T, name string, handler http.HandlerFunc) *testBa
 	return b
 }
 
-func splitAddr(t *testing.T, addr string) (string, int32) {
+func splitAddr(t testing.TB, addr string) (string, int32) {
 	host, p, err := net.SplitHostPort(addr)
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +272,7 @@ func splitAddr(t *testing.T, addr string) (string, int32) {
 	return host, int32(n)
 }
 
-func freePort(t *testing.T) int32 {
+func freePort(t testing.TB) int32 {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
