@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/quayside/quayside/internal/agent/agenttest"
 	"github.com/quayside/quayside/internal/store"
 )
 
@@ -52,9 +53,15 @@ func TestServiceLifecycle(t *testing.T) {
 	})
 
 	t.Run("rolling update", func(t *testing.T) {
+		var trough, peak atomic.Int64
+		stop := c.watchRange(&trough, &peak)
 		rev2 := c.register("web", "VERSION", "2")
 		c.update(&ecs.UpdateServiceInput{Service: aws.String("web"), TaskDefinition: aws.String(rev2)})
 		c.waitStable("web")
+		stop()
+		if lo, hi := trough.Load(), peak.Load(); lo < 6 || hi > 12 {
+			t.Errorf("%d to %d containers ran during the rollout; min 100%% and max 200%% of 6 allow 6 to 12", lo, hi)
+		}
 		c.waitCompleted("web")
 		s := c.describe("web")
 		if aws.ToString(s.TaskDefinition) != rev2 || s.Deployments[0].RolloutState != types.DeploymentRolloutStateCompleted {
@@ -194,7 +201,15 @@ func TestLostNodeReplaced(t *testing.T) {
 // watchPeak records the most containers running on the nodes at once
 // until stop is called.
 func (c *cluster) watchPeak(peak *atomic.Int64) (stop func()) {
+	var trough atomic.Int64
+	return c.watchRange(&trough, peak)
+}
+
+// watchRange records the fewest and the most containers running on the
+// nodes at once until stop is called.
+func (c *cluster) watchRange(trough, peak *atomic.Int64) (stop func()) {
 	done := make(chan struct{})
+	trough.Store(1 << 62)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for {
@@ -202,9 +217,8 @@ func (c *cluster) watchPeak(peak *atomic.Int64) (stop func()) {
 			for _, node := range c.nodes {
 				n += node.Running("")
 			}
-			if int64(n) > peak.Load() {
-				peak.Store(int64(n))
-			}
+			peak.Store(max(peak.Load(), int64(n)))
+			trough.Store(min(trough.Load(), int64(n)))
 			select {
 			case <-done:
 				return
@@ -331,5 +345,32 @@ func TestUnhealthyTasksAreReplaced(t *testing.T) {
 		if aws.ToString(tk.StoppedReason) != "Task failed container health checks" || tk.StopCode != types.TaskStopCodeServiceSchedulerInitiated {
 			t.Errorf("stopped task: %s %s", tk.StopCode, aws.ToString(tk.StoppedReason))
 		}
+	}
+}
+
+// A rollout on a node with room for one extra task goes a task at a time:
+// the placement that found no room waits for the capacity an old task
+// frees when it stops.
+func TestRollingWithLittleRoom(t *testing.T) {
+	c := newCluster(t, 0, fast)
+	n := agenttest.Start(t, agenttest.Options{
+		Server: c.h.Server.URL(), Token: c.h.Server.AgentToken(), Cluster: "c1",
+		CPU: 4096, MemoryMiB: 256 + 3*64, // the default reserve, and room for three tasks
+	})
+	c.nodes = append(c.nodes, n)
+	c.waitNodes()
+	c.create("web", c.register("web"), 2, nil)
+	c.waitStable("web")
+	rev2 := c.register("web", "VERSION", "2")
+	c.update(&ecs.UpdateServiceInput{Service: aws.String("web"), TaskDefinition: aws.String(rev2)})
+	c.waitStable("web")
+	c.waitCompleted("web")
+	for _, tk := range c.running("web") {
+		if aws.ToString(tk.TaskDefinitionArn) != rev2 {
+			t.Errorf("task runs %s", aws.ToString(tk.TaskDefinitionArn))
+		}
+	}
+	if !hasMessage(c.describe("web"), "has insufficient memory available") {
+		t.Errorf("events: %v", messages(c.describe("web"), 20))
 	}
 }
