@@ -374,3 +374,37 @@ func TestRollingWithLittleRoom(t *testing.T) {
 		t.Errorf("events: %v", messages(c.describe("web"), 20))
 	}
 }
+
+// A restarted control plane picks its services up where they were: the
+// running tasks stay, nothing is launched twice.
+func TestRestartKeepsTasks(t *testing.T) {
+	c := newCluster(t, 2, fast)
+	c.create("web", c.register("web"), 4, nil)
+	c.waitStable("web")
+	var before []string
+	for _, tk := range c.running("web") {
+		before = append(before, aws.ToString(tk.TaskArn))
+	}
+	c.h.Restart()
+	c.waitNodes()
+	// A change the restarted controller must act on.
+	c.update(&ecs.UpdateServiceInput{Service: aws.String("web"), DesiredCount: aws.Int32(5)})
+	c.eventually("the fifth task runs", func() bool { return len(c.running("web")) == 5 })
+	c.waitStable("web")
+	var after []string
+	for _, tk := range c.running("web") {
+		after = append(after, aws.ToString(tk.TaskArn))
+	}
+	for _, arn := range before {
+		if !slices.Contains(after, arn) {
+			t.Errorf("task %s was replaced across the restart: before %v, after %v", arn, before, after)
+		}
+	}
+	running := 0
+	for _, n := range c.nodes {
+		running += n.Running("")
+	}
+	if running != 5 {
+		t.Errorf("%d containers run for 5 tasks", running)
+	}
+}
