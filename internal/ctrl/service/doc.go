@@ -42,6 +42,11 @@
 //     them, and the service never ran more than maximumPercent.
 //   - DeleteService: a DRAINING service has all its tasks stopped and
 //     becomes INACTIVE once they are all STOPPING or STOPPED.
+//   - Events: newest first, at most 100, worded as ECS words them. A
+//     message is not said again while nothing has been started, stopped
+//     or completed since, for up to 6 hours: "has reached a steady state."
+//     comes when the service becomes steady and every 6 hours while it
+//     stays so; "was unable to place a task ..." once per shortage.
 //
 // How: a key per service ("cluster/name", Key). Reconcile reads the
 // service, its tasks and their instances (all of the cluster's for

@@ -299,6 +299,7 @@ func (s *sim) apply(p *Plan) {
 func TestPropertyQuietWhenSettled(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		w := genWorld(rt, rapid.Bool().Draw(rt, "daemon"))
+		w.in.Service.Status = rapid.SampledFrom([]string{model.StatusActive, model.StatusActive, model.StatusDraining, model.StatusInactive}).Draw(rt, "status")
 		p := w.decide()
 		if !p.Launch.Empty() || len(p.Stops) > 0 {
 			return
