@@ -3,7 +3,6 @@ package ecs
 import (
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/quayside/quayside/internal/arn"
 	"github.com/quayside/quayside/internal/errs"
@@ -34,7 +33,6 @@ type effContainer struct {
 	name, image       string
 	cpu               int32
 	memory, memoryRes *int32
-	gpus              int64
 }
 
 // resolveSpec reads the task definition and checks the request against it.
@@ -62,7 +60,7 @@ func (a *API) resolveSpec(tx store.ReadTx, cluster string, req *launchRequest) (
 			return nil, err
 		}
 	}
-	s.claim = s.taskClaim()
+	s.claim = store.ClaimOf(&s.td.TaskDefinition, s.overrides, s.mode)
 	s.group = req.group
 	if s.group == "" {
 		s.group = "family:" + td.Family
@@ -126,7 +124,7 @@ func (s *taskSpec) applyOverrides() error {
 
 func effectiveContainer(d model.ContainerDefinition, o *model.ContainerOverride) effContainer {
 	d = model.ApplyContainerOverride(d, o)
-	return effContainer{name: d.Name, image: d.Image, cpu: d.Cpu, memory: d.Memory, memoryRes: d.MemoryReservation, gpus: gpus(d.ResourceRequirements)}
+	return effContainer{name: d.Name, image: d.Image, cpu: d.Cpu, memory: d.Memory, memoryRes: d.MemoryReservation}
 }
 
 // addDefinitionConstraints adds the definition's memberOf constraints to
@@ -144,116 +142,6 @@ func (s *taskSpec) addDefinitionConstraints() error {
 		s.memberOf = append(s.memberOf, e)
 	}
 	return nil
-}
-
-// gpus is the number of GPUs resource requirements ask for.
-func gpus(rr []model.ResourceRequirement) int64 {
-	var n int64
-	for _, r := range rr {
-		if r.Type == model.ResourceTypeGpu {
-			v, _ := strconv.ParseInt(r.Value, 10, 64)
-			n += v
-		}
-	}
-	return n
-}
-
-// taskClaim is what one task holds on its instance: task-level cpu and
-// memory when set (overrides first), else the containers' sum; its GPUs;
-// its static host ports and how many dynamic ones it takes.
-func (s *taskSpec) taskClaim() store.Claim {
-	var c store.Claim
-	cpu, cpuSet := taskUnits(s.overrides.Cpu, s.td.Cpu, "vcpu")
-	mem, memSet := taskUnits(s.overrides.Memory, s.td.Memory, "gb")
-	for _, ct := range s.containers {
-		if !cpuSet {
-			cpu += int64(ct.cpu)
-		}
-		if !memSet {
-			mem += int64(firstSet(ct.memoryRes, ct.memory))
-		}
-	}
-	c.CPU, c.Memory = cpu, mem
-	for _, ct := range s.containers {
-		c.GPU += ct.gpus
-	}
-	c.Ports, c.PortsUDP, c.DynamicPorts = s.hostPorts()
-	return c
-}
-
-func firstSet(ps ...*int32) int32 {
-	for _, p := range ps {
-		if p != nil {
-			return *p
-		}
-	}
-	return 0
-}
-
-// taskUnits parses a task-level cpu or memory value: an integer, or a
-// number of vCPUs / GB ("1 vCPU", "0.5 vcpu", "2GB").
-func taskUnits(override, def, unit string) (int64, bool) {
-	v := override
-	if v == "" {
-		v = def
-	}
-	if v == "" {
-		return 0, false
-	}
-	s := strings.ToLower(strings.TrimSpace(v))
-	mult := 1.0
-	if n, ok := strings.CutSuffix(s, unit); ok {
-		s, mult = strings.TrimSpace(n), 1024
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0, false
-	}
-	return int64(f * mult), true
-}
-
-// hostPorts lists the static host ports the task's containers bind and
-// counts the ones Docker assigns from the dynamic range (bridge mode
-// without a hostPort). awsvpc and none hold no host port.
-func (s *taskSpec) hostPorts() (tcp, udp []string, dynamic store.PortCounts) {
-	if s.mode != model.NetworkModeBridge && s.mode != model.NetworkModeHost {
-		return nil, nil, dynamic
-	}
-	for _, d := range s.td.ContainerDefinitions {
-		for _, pm := range d.PortMappings {
-			isUDP := pm.Protocol == model.TransportProtocolUdp
-			hp := firstSet(pm.HostPort)
-			if s.mode == model.NetworkModeHost && hp == 0 {
-				hp = firstSet(pm.ContainerPort)
-			}
-			switch {
-			case hp > 0 && isUDP:
-				udp = append(udp, strconv.Itoa(int(hp)))
-			case hp > 0:
-				tcp = append(tcp, strconv.Itoa(int(hp)))
-			case s.mode == model.NetworkModeBridge && isUDP:
-				dynamic.UDP += portCount(pm)
-			case s.mode == model.NetworkModeBridge:
-				dynamic.TCP += portCount(pm)
-			}
-		}
-	}
-	return tcp, udp, dynamic
-}
-
-// portCount is how many ports a mapping binds: one, or its
-// containerPortRange ("8000-8010").
-func portCount(pm model.PortMapping) int32 {
-	lo, hi, ok := strings.Cut(pm.ContainerPortRange, "-")
-	if !ok {
-		return 1
-	}
-	a, errA := strconv.Atoi(lo)
-	b, errB := strconv.Atoi(hi)
-	if errA != nil || errB != nil || b < a {
-		return 1
-	}
-	return int32(b - a + 1)
 }
 
 // taskTags are the request's tags, after the definition's when

@@ -2,7 +2,6 @@ package service
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/quayside/quayside/internal/arn"
@@ -55,7 +54,7 @@ func newLaunchSpec(scope arn.Scope, svc *store.ServiceRecord, dep model.Deployme
 		len(dep.NetworkConfiguration.AwsvpcConfiguration.Subnets) == 0) {
 		return nil, "Network Configuration must be provided when networkMode 'awsvpc' is specified."
 	}
-	l.claim = taskClaim(td, l.mode)
+	l.claim = store.ClaimOf(&td.TaskDefinition, nil, l.mode)
 	spec, err := l.schedSpec()
 	if err != nil {
 		return nil, err.Error()
@@ -253,108 +252,4 @@ func attribute(attrs []model.Attribute, name string) string {
 		}
 	}
 	return ""
-}
-
-// ---- what a task holds on its instance (as RunTask computes it) ----
-
-// taskClaim: task-level cpu and memory when set, else the containers' sum
-// (memoryReservation, else memory); the GPUs; the static host ports and how
-// many dynamic ones it takes.
-func taskClaim(td *store.TaskDefinitionRecord, mode model.NetworkMode) store.Claim {
-	var c store.Claim
-	cpu, cpuSet := taskUnits(td.Cpu, "vcpu")
-	mem, memSet := taskUnits(td.Memory, "gb")
-	for _, d := range td.ContainerDefinitions {
-		if !cpuSet {
-			cpu += int64(d.Cpu)
-		}
-		if !memSet {
-			mem += int64(firstSet(d.MemoryReservation, d.Memory))
-		}
-		c.GPU += gpus(d.ResourceRequirements)
-	}
-	c.CPU, c.Memory = cpu, mem
-	c.Ports, c.PortsUDP, c.DynamicPorts = hostPorts(td, mode)
-	return c
-}
-
-func firstSet(ps ...*int32) int32 {
-	for _, p := range ps {
-		if p != nil {
-			return *p
-		}
-	}
-	return 0
-}
-
-// taskUnits parses a task-level cpu or memory value: an integer, or a
-// number of vCPUs / GB ("1 vCPU", "2GB").
-func taskUnits(v, unit string) (int64, bool) {
-	if v == "" {
-		return 0, false
-	}
-	s := strings.ToLower(strings.TrimSpace(v))
-	mult := 1.0
-	if n, ok := strings.CutSuffix(s, unit); ok {
-		s, mult = strings.TrimSpace(n), 1024
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0, false
-	}
-	return int64(f * mult), true
-}
-
-func gpus(rr []model.ResourceRequirement) int64 {
-	var n int64
-	for _, r := range rr {
-		if r.Type == model.ResourceTypeGpu {
-			v, _ := strconv.ParseInt(r.Value, 10, 64)
-			n += v
-		}
-	}
-	return n
-}
-
-// hostPorts lists the static host ports and counts the dynamic ones
-// (bridge mode without a hostPort); awsvpc and none hold no host port.
-func hostPorts(td *store.TaskDefinitionRecord, mode model.NetworkMode) (tcp, udp []string, dynamic store.PortCounts) {
-	if mode != model.NetworkModeBridge && mode != model.NetworkModeHost {
-		return nil, nil, dynamic
-	}
-	for _, d := range td.ContainerDefinitions {
-		for _, pm := range d.PortMappings {
-			isUDP := pm.Protocol == model.TransportProtocolUdp
-			hp := firstSet(pm.HostPort)
-			if mode == model.NetworkModeHost && hp == 0 {
-				hp = firstSet(pm.ContainerPort)
-			}
-			switch {
-			case hp > 0 && isUDP:
-				udp = append(udp, strconv.Itoa(int(hp)))
-			case hp > 0:
-				tcp = append(tcp, strconv.Itoa(int(hp)))
-			case mode == model.NetworkModeBridge && isUDP:
-				dynamic.UDP += portCount(pm)
-			case mode == model.NetworkModeBridge:
-				dynamic.TCP += portCount(pm)
-			}
-		}
-	}
-	return tcp, udp, dynamic
-}
-
-// portCount is how many ports a mapping binds: one, or its
-// containerPortRange ("8000-8010").
-func portCount(pm model.PortMapping) int32 {
-	lo, hi, ok := strings.Cut(pm.ContainerPortRange, "-")
-	if !ok {
-		return 1
-	}
-	a, errA := strconv.Atoi(lo)
-	b, errB := strconv.Atoi(hi)
-	if errA != nil || errB != nil || b < a {
-		return 1
-	}
-	return int32(b - a + 1)
 }
