@@ -2,9 +2,7 @@ package ecs
 
 import (
 	"slices"
-	"strconv"
 
-	"github.com/quayside/quayside/internal/arn"
 	"github.com/quayside/quayside/internal/errs"
 	"github.com/quayside/quayside/internal/model"
 	"github.com/quayside/quayside/internal/sched/cql"
@@ -15,24 +13,16 @@ import (
 // containers with overrides applied, and what each task needs of an
 // instance.
 type taskSpec struct {
-	req        *launchRequest
-	cluster    string
-	td         *store.TaskDefinitionRecord
-	tdRev      int64 // the definition record's revision when resolved
-	mode       model.NetworkMode
-	containers []effContainer
-	claim      store.Claim // what one task holds on its instance
-	group      string
-	memberOf   []*cql.Expr // the request's and the definition's memberOf expressions
-	overrides  *model.TaskOverride
-	tags       []model.Tag
-}
-
-// effContainer is a container definition with its overrides applied.
-type effContainer struct {
-	name, image       string
-	cpu               int32
-	memory, memoryRes *int32
+	req       *launchRequest
+	cluster   string
+	td        *store.TaskDefinitionRecord
+	tdRev     int64 // the definition record's revision when resolved
+	mode      model.NetworkMode
+	claim     store.Claim // what one task holds on its instance
+	group     string
+	memberOf  []*cql.Expr // the request's and the definition's memberOf expressions
+	overrides *model.TaskOverride
+	tags      []model.Tag
 }
 
 // resolveSpec reads the task definition and checks the request against it.
@@ -108,9 +98,6 @@ func (s *taskSpec) applyOverrides() error {
 		}
 		byName[co.Name] = co
 	}
-	for _, d := range s.td.ContainerDefinitions {
-		s.containers = append(s.containers, effectiveContainer(d, byName[d.Name]))
-	}
 	rec := *o
 	if rec.ContainerOverrides == nil {
 		rec.ContainerOverrides = []model.ContainerOverride{}
@@ -120,11 +107,6 @@ func (s *taskSpec) applyOverrides() error {
 	}
 	s.overrides = &rec
 	return nil
-}
-
-func effectiveContainer(d model.ContainerDefinition, o *model.ContainerOverride) effContainer {
-	d = model.ApplyContainerOverride(d, o)
-	return effContainer{name: d.Name, image: d.Image, cpu: d.Cpu, memory: d.Memory, memoryRes: d.MemoryReservation}
 }
 
 // addDefinitionConstraints adds the definition's memberOf constraints to
@@ -161,81 +143,13 @@ func (s *taskSpec) taskTags() []model.Tag {
 // newTask builds the record of one task of s placed on the instance inst.
 // The placement saves it.
 func (a *API) newTask(s *taskSpec, inst *store.InstanceRecord) *store.TaskRecord {
-	id := arn.NewID()
-	taskARN := a.scope.Task(s.cluster, id)
-	last := model.StatusPending
+	l := store.TaskLaunch{
+		Scope: a.scope, Cluster: s.cluster, Definition: s.td, Mode: s.mode, Overrides: s.overrides, Claim: s.claim,
+		LaunchType: s.req.launchType, Group: s.group, StartedBy: s.req.startedBy, Tags: s.tags,
+		ExecCmd: s.req.execCmd, Now: a.now(),
+	}
 	if s.mode == model.NetworkModeAwsvpc {
-		last = model.StatusProvisioning
+		l.Subnet = s.req.network.AwsvpcConfiguration.Subnets[0]
 	}
-	t := &store.TaskRecord{Cluster: s.cluster, ID: id, InstanceID: inst.ID, Claim: s.claim}
-	t.Task = model.Task{
-		TaskArn:              taskARN,
-		ClusterArn:           a.scope.Cluster(s.cluster),
-		TaskDefinitionArn:    s.td.TaskDefinitionArn,
-		ContainerInstanceArn: inst.ContainerInstanceArn,
-		AvailabilityZone:     attributeValue(inst.Attributes, "ecs.availability-zone"),
-		LastStatus:           last,
-		DesiredStatus:        model.StatusRunning,
-		CreatedAt:            model.At(a.now()),
-		LaunchType:           s.req.launchType,
-		Group:                s.group,
-		StartedBy:            s.req.startedBy,
-		Cpu:                  strconv.FormatInt(s.claim.CPU, 10),
-		Memory:               strconv.FormatInt(s.claim.Memory, 10),
-		Overrides:            s.overrides,
-		Tags:                 s.tags,
-		EnableExecuteCommand: s.req.execCmd,
-		HealthStatus:         model.HealthStatusUnknown,
-		Attachments:          s.attachments(),
-		Containers:           a.newContainers(s, taskARN, id),
-	}
-	return t
-}
-
-func (a *API) newContainers(s *taskSpec, taskARN, taskID string) []model.Container {
-	out := make([]model.Container, 0, len(s.containers))
-	for _, c := range s.containers {
-		ct := model.Container{
-			ContainerArn:      a.scope.Container(s.cluster, taskID, arn.NewUUID()),
-			TaskArn:           taskARN,
-			Name:              c.name,
-			Image:             c.image,
-			LastStatus:        model.StatusPending,
-			Cpu:               strconv.Itoa(int(c.cpu)),
-			HealthStatus:      model.HealthStatusUnknown,
-			NetworkBindings:   []model.NetworkBinding{},
-			NetworkInterfaces: []model.NetworkInterface{},
-		}
-		if c.memory != nil {
-			ct.Memory = strconv.Itoa(int(*c.memory))
-		}
-		if c.memoryRes != nil {
-			ct.MemoryReservation = strconv.Itoa(int(*c.memoryRes))
-		}
-		out = append(out, ct)
-	}
-	return out
-}
-
-// attachments is the ENI an awsvpc task gets, not yet created.
-func (s *taskSpec) attachments() []model.Attachment {
-	if s.mode != model.NetworkModeAwsvpc {
-		return []model.Attachment{}
-	}
-	vpc := s.req.network.AwsvpcConfiguration
-	return []model.Attachment{{
-		Id:      arn.NewUUID(),
-		Type:    "ElasticNetworkInterface",
-		Status:  "PRECREATED",
-		Details: []model.KeyValuePair{{Name: "subnetId", Value: vpc.Subnets[0]}},
-	}}
-}
-
-func attributeValue(attrs []model.Attribute, name string) string {
-	for _, at := range attrs {
-		if at.Name == name {
-			return at.Value
-		}
-	}
-	return ""
+	return store.NewTask(l, inst)
 }

@@ -175,81 +175,13 @@ func (l *launchSpec) taskTags() []model.Tag {
 
 // build is the record of one task of the launch placed on inst.
 func (l *launchSpec) build(inst *store.InstanceRecord, now time.Time) *store.TaskRecord {
-	id := arn.NewID()
-	taskARN := l.scope.Task(l.cluster, id)
-	last := model.StatusPending
+	tl := store.TaskLaunch{
+		Scope: l.scope, Cluster: l.cluster, Definition: l.td, Mode: l.mode, Claim: l.claim,
+		LaunchType: l.dep.LaunchType, Group: group(l.svc.ServiceName), StartedBy: l.dep.Id,
+		Service: l.svc.ServiceName, Tags: l.tags, ExecCmd: l.svc.EnableExecuteCommand, Now: now,
+	}
 	if l.mode == model.NetworkModeAwsvpc {
-		last = model.StatusProvisioning
+		tl.Subnet = l.dep.NetworkConfiguration.AwsvpcConfiguration.Subnets[0]
 	}
-	t := &store.TaskRecord{Cluster: l.cluster, ID: id, InstanceID: inst.ID, ServiceName: l.svc.ServiceName, Claim: l.claim}
-	t.Task = model.Task{
-		TaskArn:              taskARN,
-		ClusterArn:           l.scope.Cluster(l.cluster),
-		TaskDefinitionArn:    l.td.TaskDefinitionArn,
-		ContainerInstanceArn: inst.ContainerInstanceArn,
-		AvailabilityZone:     attribute(inst.Attributes, "ecs.availability-zone"),
-		LastStatus:           last,
-		DesiredStatus:        model.StatusRunning,
-		CreatedAt:            model.At(now),
-		LaunchType:           l.dep.LaunchType,
-		Group:                group(l.svc.ServiceName),
-		StartedBy:            l.dep.Id,
-		Cpu:                  strconv.FormatInt(l.claim.CPU, 10),
-		Memory:               strconv.FormatInt(l.claim.Memory, 10),
-		Overrides:            &model.TaskOverride{ContainerOverrides: []model.ContainerOverride{}, InferenceAcceleratorOverrides: []model.InferenceAcceleratorOverride{}},
-		Tags:                 l.tags,
-		EnableExecuteCommand: l.svc.EnableExecuteCommand,
-		HealthStatus:         model.HealthStatusUnknown,
-		Attachments:          l.attachments(),
-		Containers:           l.containers(taskARN, id),
-	}
-	return t
-}
-
-func (l *launchSpec) containers(taskARN, taskID string) []model.Container {
-	out := make([]model.Container, 0, len(l.td.ContainerDefinitions))
-	for _, d := range l.td.ContainerDefinitions {
-		c := model.Container{
-			ContainerArn:      l.scope.Container(l.cluster, taskID, arn.NewUUID()),
-			TaskArn:           taskARN,
-			Name:              d.Name,
-			Image:             d.Image,
-			LastStatus:        model.StatusPending,
-			Cpu:               strconv.Itoa(int(d.Cpu)),
-			HealthStatus:      model.HealthStatusUnknown,
-			NetworkBindings:   []model.NetworkBinding{},
-			NetworkInterfaces: []model.NetworkInterface{},
-		}
-		if d.Memory != nil {
-			c.Memory = strconv.Itoa(int(*d.Memory))
-		}
-		if d.MemoryReservation != nil {
-			c.MemoryReservation = strconv.Itoa(int(*d.MemoryReservation))
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-// attachments is the ENI an awsvpc task gets, not yet created.
-func (l *launchSpec) attachments() []model.Attachment {
-	if l.mode != model.NetworkModeAwsvpc {
-		return []model.Attachment{}
-	}
-	vpc := l.dep.NetworkConfiguration.AwsvpcConfiguration
-	return []model.Attachment{{
-		Id:      arn.NewUUID(),
-		Type:    "ElasticNetworkInterface",
-		Status:  "PRECREATED",
-		Details: []model.KeyValuePair{{Name: "subnetId", Value: vpc.Subnets[0]}},
-	}}
-}
-
-func attribute(attrs []model.Attribute, name string) string {
-	for _, at := range attrs {
-		if at.Name == name {
-			return at.Value
-		}
-	}
-	return ""
+	return store.NewTask(tl, inst)
 }

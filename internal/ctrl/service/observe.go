@@ -245,7 +245,7 @@ func (c *controller) readAllNodes(tx store.ReadTx, o *observed) error {
 func (c *controller) nodeOf(rec *store.InstanceRecord, static *sched.TaskSpec) Node {
 	n := Node{
 		ID: rec.ID, Status: rec.Status, Connected: rec.AgentConnected,
-		AZ: attribute(rec.Attributes, "ecs.availability-zone"),
+		AZ: store.AttributeValue(rec.Attributes, "ecs.availability-zone"),
 	}
 	if rec.Status != model.StatusInactive {
 		n.DisconnectedSince = c.reg.downSince(store.InstanceKey(rec.Cluster, rec.ID), rec.AgentConnected)
