@@ -69,6 +69,39 @@ type TaskRecord struct {
 	// health-check failure can be told from a scale-in without reading
 	// the stoppedReason.
 	ServiceStop string `json:"qServiceStop,omitzero"`
+	// LB is what the service scheduler did with the task's load balancer
+	// targets (its service's loadBalancers); nil when it registered none.
+	LB *TaskLB `json:"qLB,omitzero"`
+}
+
+// TaskLB is what the service scheduler did with a task's load balancer
+// targets. It registers them once the task is RUNNING and deregisters them
+// before it asks the task to stop (the data plane drains them for their
+// groups' deregistration delay) or at once when the task stops on its own.
+type TaskLB struct {
+	// Targets are the targets it registered for the task.
+	Targets []TaskTarget `json:"targets,omitzero"`
+	// DeregisteredAt is when it deregistered them; they are not registered
+	// again.
+	DeregisteredAt model.Time `json:"deregisteredAt,omitzero"`
+	// StopAt, when set, is a stop begun by deregistering the targets: the
+	// task is asked to stop (ServiceStop StopKind, stoppedReason
+	// StopReason) once its targets have drained, at StopAt (when the
+	// longest deregistration delay is over) at the latest.
+	StopAt     model.Time `json:"stopAt,omitzero"`
+	StopKind   string     `json:"stopKind,omitzero"`
+	StopReason string     `json:"stopReason,omitzero"`
+}
+
+// TaskTarget is a target registered for a task: an instance target (the
+// container instance's EC2 instance ID and the host port bound to the
+// container port) or an ip target (the task's private IP and the
+// container port).
+type TaskTarget struct {
+	TargetGroupArn string `json:"tgArn"`
+	TargetGroupID  string `json:"tgId"`
+	ID             string `json:"id"`
+	Port           int32  `json:"port"`
 }
 
 // Why the service scheduler stopped a task (TaskRecord.ServiceStop).
