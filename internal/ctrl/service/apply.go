@@ -29,6 +29,7 @@ type write struct {
 
 	stopped  []string // tasks this transaction asked to stop
 	unplaced string   // why some task could not be placed
+	lb       lbWrite
 }
 
 // apply carries out plan and reports whether some task could not be
@@ -36,7 +37,8 @@ type write struct {
 func (c *controller) apply(ctx context.Context, o *observed, plan *Plan, now time.Time) (bool, error) {
 	w := &write{c: c, o: o, plan: plan, now: now}
 	if plan.Launch.Empty() {
-		if len(plan.Stops) == 0 && len(plan.Events) == 0 && !w.changes(plan.Service, nil) {
+		if len(plan.Stops) == 0 && len(plan.Events) == 0 && len(plan.Drains) == 0 && len(plan.Register) == 0 &&
+			len(plan.Deregister) == 0 && !w.changes(plan.Service, nil) {
 			return false, nil
 		}
 		return false, w.commit(ctx)
@@ -76,10 +78,12 @@ func (w *write) commit(ctx context.Context) error {
 	return err
 }
 
-// stop checks that the service is unchanged and asks the plan's tasks to
-// stop (those still meant to run).
+// stop checks that the service is unchanged, asks the plan's tasks to
+// stop (those still meant to run; their targets are deregistered at once
+// if they have not drained) and does the plan's load balancing.
 func (w *write) stop(tx store.Tx) error {
 	w.stopped = w.stopped[:0]
+	w.lb.reset()
 	kv, ok, err := tx.Get(store.ServiceKey(w.o.cluster, w.o.name))
 	if err != nil {
 		return err
@@ -88,24 +92,34 @@ func (w *write) stop(tx store.Tx) error {
 		return errStale
 	}
 	for _, s := range w.plan.Stops {
-		var t store.TaskRecord
-		_, ok, err := store.GetJSON(tx, store.TaskKey(w.o.cluster, s.Task), &t)
+		t, ok, err := w.readTask(tx, s.Task)
 		if err != nil {
 			return err
 		}
 		if !ok || t.DesiredStatus == model.StatusStopped || reallyStopped(&Task{LastStatus: t.LastStatus}) {
 			continue
 		}
-		t.DesiredStatus = model.StatusStopped
-		t.StopCode = model.TaskStopCodeServiceSchedulerInitiated
-		t.StoppedReason = s.Reason
-		t.StoppingAt = model.At(w.now)
-		t.ServiceStop = s.Kind
-		if err := store.SaveTask(tx, &t); err != nil {
+		if _, err := w.deregister(tx, t); err != nil {
 			return err
 		}
-		w.stopped = append(w.stopped, t.ID)
+		if err := w.stopTask(tx, t, s); err != nil {
+			return err
+		}
 	}
+	return w.balance(tx)
+}
+
+// stopTask asks t to stop for s and saves it.
+func (w *write) stopTask(tx store.Tx, t *store.TaskRecord, s Stop) error {
+	t.DesiredStatus = model.StatusStopped
+	t.StopCode = model.TaskStopCodeServiceSchedulerInitiated
+	t.StoppedReason = s.Reason
+	t.StoppingAt = model.At(w.now)
+	t.ServiceStop = s.Kind
+	if err := store.SaveTask(tx, t); err != nil {
+		return err
+	}
+	w.stopped = append(w.stopped, t.ID)
 	return nil
 }
 
@@ -159,12 +173,15 @@ func (w *write) final(started []string) *store.ServiceRecord {
 		}
 	}
 	msgs := slices.Clone(w.plan.Events)
+	lbBefore, lbAfter := w.lb.events(w.o.name)
+	msgs = append(msgs, lbBefore...)
 	if len(w.stopped) > 0 {
 		msgs = append(msgs, msgStopped(w.o.name, w.stopped))
 	}
 	if len(started) > 0 {
 		msgs = append(msgs, msgStarted(w.o.name, started))
 	}
+	msgs = append(msgs, lbAfter...)
 	if w.unplaced != "" && !said(rec.Events, w.o.name, w.unplaced, w.now) {
 		msgs = append(msgs, w.unplaced)
 	}

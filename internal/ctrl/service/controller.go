@@ -80,6 +80,7 @@ func New(d Deps) *ctrl.Controller {
 			ctrl.WatchPrefix(d.Store, store.ServicesPrefix, c.reg.serviceEvent),
 			ctrl.WatchPrefix(d.Store, store.TasksPrefix, c.reg.taskEvent),
 			ctrl.WatchPrefix(d.Store, store.InstancesPrefix, c.reg.instanceEvent),
+			ctrl.WatchPrefix(d.Store, store.TargetsPrefix, c.reg.targetEvent),
 			ctrl.Every(d.Resync, func(context.Context) ([]string, error) { return c.reg.allKeys(), nil }),
 		},
 		Logger: d.Logger,

@@ -75,8 +75,10 @@ func (v *view) stopDaemonMisfits() {
 			v.stop(t, store.ServiceStopDraining, v.drainingReason())
 		case n.Status == model.StatusActive && !n.Eligible:
 			v.stop(t, store.ServiceStopIneligible, "Service "+v.svc.ServiceName+": container instance no longer meets the placement constraints")
-		case v.unhealthy(t):
-			v.stop(t, store.ServiceStopUnhealthy, "Task failed container health checks")
+		default:
+			if why := v.unhealthy(t); why != "" {
+				v.stop(t, store.ServiceStopUnhealthy, why)
+			}
 		}
 	})
 }

@@ -21,6 +21,45 @@ type Task struct {
 	StoppedAt      time.Time
 	StopCode       model.TaskStopCode
 	ServiceStop    string // store.ServiceStop*: why this scheduler stopped it
+
+	// Load balancing, for a service with loadBalancers (lb.go).
+	//
+	// Targets are the task's targets: those registered for it and, while
+	// it runs, those it should have. TargetsMissing says that it runs but
+	// some of its targets cannot be worked out yet (no host port or IP
+	// reported, no such target group). Deregistered says that the
+	// scheduler deregistered its targets; Drain, that it did so to stop
+	// the task once they have drained.
+	Targets        []Target
+	TargetsMissing bool
+	Deregistered   bool
+	Drain          *Drain
+}
+
+// Target is one of a task's load balancer targets, with its health as
+// the target group shows it.
+type Target struct {
+	Group   string // target group ARN
+	GroupID string
+	ID      string // EC2 instance ID (instance targets) or IP address
+	Port    int32
+	// Registered: the scheduler registered it for the task (the task's
+	// record lists it).
+	Registered bool
+	// State is the target's health (store.Target*, or TargetUnused when no
+	// listener forwards to the group); "" when it is not registered with
+	// the group. Description says why it is unhealthy.
+	State       string
+	Description string
+	DrainUntil  time.Time // while draining
+}
+
+// Drain is a stop begun by deregistering a task's targets: the task is
+// stopped with Kind and Reason once they have drained, at Until at the
+// latest.
+type Drain struct {
+	Kind, Reason string
+	Until        time.Time
 }
 
 // Node is what Decide needs to know of a container instance that a task
@@ -33,6 +72,7 @@ type Node struct {
 	// disconnected (zero while connected).
 	DisconnectedSince time.Time
 	AZ                string
+	EC2InstanceID     string
 	// Eligible says (DAEMON) whether the instance meets the service's
 	// placement constraints and required attributes and serves its launch
 	// type; its status and connection are judged apart.
@@ -80,6 +120,15 @@ type Plan struct {
 	Service *store.ServiceRecord
 	Launch  Launch
 	Stops   []Stop
+	// Drains are tasks to stop gracefully: their targets are deregistered
+	// now (the data plane drains them) and the task is stopped by a later
+	// plan, once they have drained.
+	Drains []Stop
+	// Register lists the tasks whose targets (those of Task.Targets not
+	// registered with their group) to register; Deregister those whose
+	// targets to deregister at once: tasks that stopped without draining.
+	Register   []string
+	Deregister []string
 	// Events are the messages to add to the service's events, oldest
 	// first.
 	Events []string
@@ -133,6 +182,7 @@ func Decide(in *Input) *Plan {
 			v.decideReplica()
 		}
 	}
+	v.balance()
 	v.settle()
 	return v.finish()
 }

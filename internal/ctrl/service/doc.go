@@ -31,6 +31,19 @@
 //     service's healthCheckGracePeriodSeconds, so rollouts do not wait for
 //     nothing. Tasks failing their health checks past the grace period are
 //     stopped and replaced.
+//   - Load balancers (lb.go): a service's loadBalancers register each
+//     RUNNING task with its target groups (instance targets: the EC2
+//     instance ID and the host port bound to the container port; ip
+//     targets: the task's private IP and the container port), and the
+//     task's record lists them. Behind a load balancer a task is healthy
+//     only once its targets are; a target unhealthy past the grace period
+//     has the task replaced ("Task failed ELB health checks in
+//     (target-group <arn>)"). A task the scheduler stops has its targets
+//     deregistered first and is asked to stop once they have drained (the
+//     data plane finishes the requests in flight, for at most the group's
+//     deregistration delay), so a rolling deployment loses no request; a
+//     task that stops on its own, or whose instance is lost, has them
+//     deregistered at once.
 //   - DRAINING instances take no new task (placement sees only ACTIVE
 //     ones); a service task not yet RUNNING there is stopped at once, a
 //     RUNNING one is replaced within the bounds above. Standalone tasks
@@ -50,7 +63,8 @@
 //
 // How: a key per service ("cluster/name", Key). Reconcile reads the
 // service, its tasks and their instances (all of the cluster's for
-// DAEMON) in one read transaction, and calls Decide, a pure function of
+// DAEMON), and its target groups and their targets, in one read
+// transaction, and calls Decide, a pure function of
 // what it read and the time, which returns a Plan: tasks to launch (one
 // deployment's, a count or an instance list), tasks to stop with the
 // reason, the service record as it should be, events, and when to look
@@ -58,10 +72,12 @@
 // (internal/placement, with the service's strategies, constraints and the
 // group "service:<name>", startedBy the deployment id), whose first step
 // checks that the service record is unchanged (else the key is decided
-// again) and asks the tasks to stop, and whose last stores the service
-// with events naming the tasks actually started and stopped. Watches of
-// the services, tasks (waking the task's service) and instances (waking
-// the services of the cluster) feed the queue, with a periodic resync.
+// again), asks the tasks to stop and registers, deregisters and drains
+// targets, and whose last stores the service with events naming the
+// tasks actually started and stopped. Watches of the services, tasks
+// (waking the task's service), instances (waking the services of the
+// cluster) and targets (waking the services registering with the group)
+// feed the queue, with a periodic resync.
 //
 // Layout of the files:
 //
@@ -71,12 +87,16 @@
 //	daemon.go      DAEMON
 //	failures.go    failed and successful runs, throttle, circuit breaker
 //	settle.go      deployments, counts, completion, steady state
+//	lb.go          load balancing: health gating, draining, registering
 //	events.go      the ECS wording of service events
 //	controller.go  Deps, New, Reconcile
 //	observe.go     reading a service and what it runs
 //	apply.go       applying a plan
+//	lbobserve.go   reading the target groups, working out a task's targets
+//	lbapply.go     registering, deregistering and draining targets
 //	launch.go      building a deployment's tasks
-//	registry.go    what the watches remember
+//	registry.go    what the watches remember (targets wake the services
+//	               registering with their group)
 //
 // It imports internal/ctrl, internal/placement, internal/sched,
 // internal/store, internal/model and internal/arn.

@@ -36,6 +36,26 @@ func taskList(ids []string) string {
 	return strings.Join(parts, " ")
 }
 
+func msgRegistered(svc string, n int, group string) string {
+	return fmt.Sprintf("(service %s) registered %d targets in (target-group %s)", svc, n, group)
+}
+
+func msgDeregistered(svc string, n int, group string) string {
+	return fmt.Sprintf("(service %s) deregistered %d targets in (target-group %s)", svc, n, group)
+}
+
+func msgDraining(svc string, n int) string {
+	return fmt.Sprintf("(service %s) has begun draining connections on %d tasks.", svc, n)
+}
+
+func msgTargetUnhealthy(svc string, g *Target) string {
+	why := g.Description
+	if why == "" {
+		why = "Health checks failed"
+	}
+	return fmt.Sprintf("(service %s) (port %d) is unhealthy in (target-group %s) due to (reason %s).", svc, g.Port, g.Group, why)
+}
+
 func msgDeploymentCompleted(svc, id string) string {
 	return "(service " + svc + ") (deployment " + id + ") deployment completed."
 }

@@ -29,13 +29,24 @@ func reallyStopped(t *Task) bool {
 }
 
 // requested reports whether someone asked the task to stop (StopTask, or
-// this scheduler for any reason but a failed health check).
+// this scheduler for any reason but a failed health check, draining it
+// first included).
 func requested(t *Task) bool {
-	if t.ServiceStop == store.ServiceStopUnhealthy {
+	kind := stopKind(t)
+	if kind == store.ServiceStopUnhealthy {
 		return false
 	}
-	return t.ServiceStop != "" || t.StopCode == model.TaskStopCodeUserInitiated ||
+	return kind != "" || t.StopCode == model.TaskStopCodeUserInitiated ||
 		t.StopCode == model.TaskStopCodeServiceSchedulerInitiated
+}
+
+// stopKind is why this scheduler stopped the task or began to drain it
+// ("" when it did neither).
+func stopKind(t *Task) string {
+	if t.ServiceStop == "" && t.Drain != nil {
+		return t.Drain.Kind
+	}
+	return t.ServiceStop
 }
 
 // ranFor is how long the task ran (until now if it still runs).
@@ -56,7 +67,7 @@ func (v *view) failed(t *Task) bool {
 	if !reallyStopped(t) {
 		return false
 	}
-	return t.ServiceStop == store.ServiceStopUnhealthy ||
+	return stopKind(t) == store.ServiceStopUnhealthy ||
 		!requested(t) && v.ranFor(t) < v.in.Policy.SuccessAfter
 }
 

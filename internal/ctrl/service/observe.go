@@ -21,6 +21,8 @@ type observed struct {
 	tasks         []Task
 	nodes         map[string]Node
 	defs          map[string]*store.TaskDefinitionRecord // by ARN: the definitions of its deployments and tasks
+	// With loadBalancers: the tasks' marks.
+	lbMarks map[string]*taskLBMark // by task ID
 }
 
 // observe reads the service, its tasks, their instances (every instance of
@@ -42,9 +44,30 @@ func (c *controller) observe(tx store.ReadTx, cluster, name string) (*observed, 
 		return nil, err
 	}
 	if o.svc.SchedulingStrategy == model.SchedulingStrategyDaemon && o.svc.Status == model.StatusActive {
-		return o, c.readAllNodes(tx, o)
+		err = c.readAllNodes(tx, o)
+	} else {
+		err = c.readTaskNodes(tx, o)
 	}
-	return o, c.readTaskNodes(tx, o)
+	if err != nil || o.lbMarks == nil {
+		return o, err
+	}
+	return o, o.readTargets(tx)
+}
+
+// readTargets reads the service's target groups and works out the
+// tasks' targets.
+func (o *observed) readTargets(tx store.ReadTx) error {
+	seen, err := readTargets(tx, o.svc)
+	if err != nil {
+		return err
+	}
+	for i := range o.tasks {
+		t := &o.tasks[i]
+		if m := o.lbMarks[t.ID]; m != nil {
+			seen.fillTargets(t, m, o.svc.LoadBalancers, o.nodes[t.Instance].EC2InstanceID)
+		}
+	}
+	return nil
 }
 
 // readTasks reads the service's tasks: the cluster's tasks whose record
@@ -53,6 +76,10 @@ func (c *controller) observe(tx store.ReadTx, cluster, name string) (*observed, 
 func (o *observed) readTasks(tx store.ReadTx, marks *markCache) error {
 	key := Key(o.cluster, o.name)
 	old, seen := marks.get(key), map[string]cachedMark{}
+	balanced := hasTargetGroups(o.svc)
+	if balanced {
+		o.lbMarks = map[string]*taskLBMark{}
+	}
 	needle := []byte(`"qService":"` + o.name + `"`)
 	err := tx.Scan(store.TasksPrefix+o.cluster+"/", "", func(kv store.KV) (bool, error) {
 		if !bytes.Contains(kv.Value, needle) {
@@ -66,9 +93,18 @@ func (o *observed) readTasks(tx store.ReadTx, marks *markCache) error {
 			}
 			m = cachedMark{rev: kv.ModRev, mine: t.ServiceName == o.name, task: t.task()}
 		}
+		if balanced && m.mine && m.lb == nil {
+			m.lb = new(taskLBMark)
+			if err := json.Unmarshal(kv.Value, m.lb); err != nil {
+				return false, err
+			}
+		}
 		seen[kv.Key] = m
 		if m.mine {
 			o.tasks = append(o.tasks, m.task)
+			if balanced {
+				o.lbMarks[m.task.ID] = m.lb
+			}
 		}
 		return true, nil
 	})
@@ -88,6 +124,7 @@ type cachedMark struct {
 	rev  int64 // the record's ModRev
 	mine bool
 	task Task
+	lb   *taskLBMark // decoded for services with loadBalancers
 }
 
 func (c *markCache) get(key string) map[string]cachedMark {
@@ -213,7 +250,7 @@ func (c *controller) readTaskNodes(tx store.ReadTx, o *observed) error {
 		}
 		if ok {
 			rec := &store.InstanceRecord{Cluster: o.cluster, ID: t.Instance}
-			rec.Status, rec.AgentConnected, rec.Attributes = m.Status, m.AgentConnected, m.Attributes
+			rec.Status, rec.AgentConnected, rec.Attributes, rec.Ec2InstanceId = m.Status, m.AgentConnected, m.Attributes, m.Ec2InstanceID
 			o.nodes[t.Instance] = c.nodeOf(rec, nil)
 		}
 	}
@@ -225,6 +262,7 @@ type nodeMark struct {
 	Status         string            `json:"status"`
 	AgentConnected bool              `json:"agentConnected"`
 	Attributes     []model.Attribute `json:"attributes"`
+	Ec2InstanceID  string            `json:"ec2InstanceId"`
 }
 
 // readAllNodes reads every instance of the cluster and judges whether it
@@ -245,7 +283,7 @@ func (c *controller) readAllNodes(tx store.ReadTx, o *observed) error {
 func (c *controller) nodeOf(rec *store.InstanceRecord, static *sched.TaskSpec) Node {
 	n := Node{
 		ID: rec.ID, Status: rec.Status, Connected: rec.AgentConnected,
-		AZ: store.AttributeValue(rec.Attributes, "ecs.availability-zone"),
+		AZ: store.AttributeValue(rec.Attributes, "ecs.availability-zone"), EC2InstanceID: rec.Ec2InstanceId,
 	}
 	if rec.Status != model.StatusInactive {
 		n.DisconnectedSince = c.reg.downSince(store.InstanceKey(rec.Cluster, rec.ID), rec.AgentConnected)

@@ -26,12 +26,14 @@ type registry struct {
 	insts    map[string]string          // instance store key → what wakes all services when it changes
 	down     map[string]time.Time       // instance store key → when first seen disconnected
 	blocked  map[string]bool            // service keys waiting for capacity
+	groups   map[string]map[string]bool // target group ID → keys of the services registering with it
 }
 
 func newRegistry(now func() time.Time) *registry {
 	return &registry{
 		now: now, services: map[string]map[string]bool{}, tasks: map[string]string{},
 		insts: map[string]string{}, down: map[string]time.Time{}, blocked: map[string]bool{},
+		groups: map[string]map[string]bool{},
 	}
 }
 
@@ -49,8 +51,13 @@ func (r *registry) serviceEvent(ev store.Event) []string {
 	if !ok || !ok2 {
 		return nil
 	}
+	var groups []string
+	if ev.Type != store.EventDelete {
+		groups = targetGroupsOf(ev.KV.Value)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.setGroups(key, groups)
 	if ev.Type == store.EventDelete {
 		delete(r.services[cluster], name)
 		delete(r.blocked, key)
@@ -61,6 +68,67 @@ func (r *registry) serviceEvent(ev store.Event) []string {
 	}
 	r.services[cluster][name] = true
 	return []string{key}
+}
+
+var targetGroupField = []byte(`"targetGroupArn"`)
+
+// targetGroupsOf reads the IDs of a service record's target groups (a
+// byte search skips the services without any).
+func targetGroupsOf(value []byte) []string {
+	if !bytes.Contains(value, targetGroupField) {
+		return nil
+	}
+	var m struct {
+		LoadBalancers []struct {
+			TargetGroupArn string `json:"targetGroupArn"`
+		} `json:"loadBalancers"`
+	}
+	if json.Unmarshal(value, &m) != nil {
+		return nil
+	}
+	var ids []string
+	for _, lb := range m.LoadBalancers {
+		if lb.TargetGroupArn != "" {
+			ids = append(ids, groupID(lb.TargetGroupArn))
+		}
+	}
+	return ids
+}
+
+// setGroups notes the target groups a service registers with. r.mu is
+// held.
+func (r *registry) setGroups(key string, ids []string) {
+	for id, keys := range r.groups {
+		if keys[key] && !slices.Contains(ids, id) {
+			delete(keys, key)
+			if len(keys) == 0 {
+				delete(r.groups, id)
+			}
+		}
+	}
+	for _, id := range ids {
+		if r.groups[id] == nil {
+			r.groups[id] = map[string]bool{}
+		}
+		r.groups[id][key] = true
+	}
+}
+
+// targetEvent is the keyOf of the targets watch: a target's health or
+// draining wakes the services registering with its group.
+func (r *registry) targetEvent(ev store.Event) []string {
+	rest, ok := strings.CutPrefix(ev.KV.Key, store.TargetsPrefix)
+	id, _, ok2 := strings.Cut(rest, "/")
+	if !ok || !ok2 {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var keys []string
+	for key := range r.groups[id] {
+		keys = append(keys, key)
+	}
+	return keys
 }
 
 var serviceField = []byte(`"qService":"`)

@@ -45,8 +45,10 @@ func (v *view) stopMisfits() {
 		switch {
 		case n.Status == model.StatusDraining && model.TaskStatusRank(t.LastStatus) < model.TaskStatusRank(model.StatusRunning):
 			v.stop(t, store.ServiceStopDraining, v.drainingReason())
-		case v.unhealthy(t):
-			v.stop(t, store.ServiceStopUnhealthy, "Task failed container health checks")
+		default:
+			if why := v.unhealthy(t); why != "" {
+				v.stop(t, store.ServiceStopUnhealthy, why)
+			}
 		}
 	})
 }

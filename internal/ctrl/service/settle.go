@@ -79,7 +79,10 @@ func (v *view) complete() {
 	v.event(msgDeploymentCompleted(v.svc.ServiceName, p.Id))
 }
 
-func (v *view) planEmpty() bool { return v.plan.Launch.Empty() && len(v.plan.Stops) == 0 }
+func (v *view) planEmpty() bool {
+	p := v.plan
+	return p.Launch.Empty() && len(p.Stops) == 0 && len(p.Drains) == 0 && len(p.Register) == 0 && len(p.Deregister) == 0
+}
 
 // primaryHealthy reports whether the PRIMARY runs all its tasks proven.
 func (v *view) primaryHealthy() bool {

@@ -87,9 +87,9 @@ func (v *view) hasStopped(t *Task) bool {
 func (v *view) live(t *Task) bool { return !v.hasStopped(t) }
 
 // wanted tasks are live and meant to run (not asked to stop, here or
-// before).
+// before, nor draining to stop).
 func (v *view) wanted(t *Task) bool {
-	return v.live(t) && t.DesiredStatus != model.StatusStopped && !v.stopped[t.ID]
+	return v.live(t) && t.DesiredStatus != model.StatusStopped && t.Drain == nil && !v.stopped[t.ID]
 }
 
 // lingering tasks are live, asked to stop, on a node that is still
@@ -128,11 +128,12 @@ func (v *view) grace() time.Duration {
 }
 
 // healthy: RUNNING on a connected node and, when an essential container
-// has a health check, HEALTHY. Without health checks ECS waits 40 s after
-// RUNNING; Quayside counts the task healthy once it is RUNNING and past
-// the service's healthCheckGracePeriodSeconds (default 0), so that rolling
-// deployments and tests do not wait for nothing. A service that wants a
-// soak period sets the grace period.
+// has a health check, HEALTHY; behind a load balancer, its targets
+// healthy too. Without health checks or a load balancer ECS waits 40 s
+// after RUNNING; Quayside counts the task healthy once it is RUNNING and
+// past the service's healthCheckGracePeriodSeconds (default 0), so that
+// rolling deployments and tests do not wait for nothing. A service that
+// wants a soak period sets the grace period.
 func (v *view) healthy(t *Task) bool {
 	if !v.running(t) {
 		return false
@@ -140,8 +141,15 @@ func (v *view) healthy(t *Task) bool {
 	if n, _ := v.node(t); !n.Connected {
 		return false
 	}
-	if v.in.HealthChecks[t.TaskDefinition] {
-		return t.Health == model.HealthStatusHealthy
+	checked := v.in.HealthChecks[t.TaskDefinition]
+	if checked && t.Health != model.HealthStatusHealthy {
+		return false
+	}
+	if v.balanced() {
+		return targetsHealthy(t)
+	}
+	if checked {
+		return true
 	}
 	ready := t.StartedAt.Add(v.grace())
 	if v.now.Before(ready) {
@@ -151,17 +159,28 @@ func (v *view) healthy(t *Task) bool {
 	return true
 }
 
-// unhealthy: RUNNING with a failing health check, past the grace period.
-func (v *view) unhealthy(t *Task) bool {
-	if !v.running(t) || !v.in.HealthChecks[t.TaskDefinition] || t.Health != model.HealthStatusUnhealthy {
-		return false
+// unhealthy says why a task is to be replaced for failing health checks
+// ("" when it is not): RUNNING, past the grace period, with a failing
+// container health check or a target the load balancer finds unhealthy.
+func (v *view) unhealthy(t *Task) string {
+	if !v.running(t) {
+		return ""
+	}
+	container := v.in.HealthChecks[t.TaskDefinition] && t.Health == model.HealthStatusUnhealthy
+	sick := sickTarget(t)
+	if !container && sick == nil {
+		return ""
 	}
 	ready := t.StartedAt.Add(v.grace())
 	if v.now.Before(ready) {
 		v.wakeAt(ready)
-		return false
+		return ""
 	}
-	return true
+	if container {
+		return "Task failed container health checks"
+	}
+	v.event(msgTargetUnhealthy(v.svc.ServiceName, sick))
+	return "Task failed ELB health checks in (target-group " + sick.Group + ")"
 }
 
 // lost reports whether node n has been disconnected for LostAfter.
@@ -180,13 +199,25 @@ func (v *view) lost(n Node) bool {
 	return true
 }
 
-// stop adds a stop to the plan.
+// stop adds a stop to the plan. A task registered with target groups
+// drains first (its targets are deregistered, and it is stopped once they
+// have drained), unless its instance is lost: then it stops and its
+// targets are deregistered at once.
 func (v *view) stop(t *Task, kind, reason string) {
 	if v.stopped[t.ID] {
 		return
 	}
 	v.stopped[t.ID] = true
-	v.plan.Stops = append(v.plan.Stops, Stop{Task: t.ID, Kind: kind, Reason: reason})
+	s := Stop{Task: t.ID, Kind: kind, Reason: reason}
+	switch {
+	case !holdsTargets(t):
+		v.plan.Stops = append(v.plan.Stops, s)
+	case kind == store.ServiceStopLost:
+		v.plan.Stops = append(v.plan.Stops, s)
+		v.plan.Deregister = append(v.plan.Deregister, t.ID)
+	default:
+		v.plan.Drains = append(v.plan.Drains, s)
+	}
 }
 
 // each calls fn for the tasks that pass keep, oldest first.
