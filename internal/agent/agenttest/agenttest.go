@@ -29,6 +29,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Config, if set, changes the agent's configuration last.
 	Config func(*agent.Config)
+	// Runtime shapes the node's fake engine (its dynamic host port
+	// range, say).
+	Runtime fake.Options
 }
 
 // Node is one hollow node: an agent on its own fake engine.
@@ -44,7 +47,7 @@ type Node struct {
 // Start runs a hollow node until the test ends (or Stop).
 func Start(t testing.TB, o Options) *Node {
 	t.Helper()
-	n := &Node{Runtime: fake.New(fake.Options{}), done: make(chan error, 1)}
+	n := &Node{Runtime: fake.New(o.Runtime), done: make(chan error, 1)}
 	cfg := agent.Config{
 		Server: o.Server, Token: o.Token, Cluster: o.Cluster, DataDir: t.TempDir(),
 		AvailabilityZone: o.AvailabilityZone, Attributes: maps.Clone(o.Attributes),
