@@ -47,6 +47,9 @@ type h1conn struct {
 	idle   time.Duration
 	dl     deadline
 	state  atomic.Int32
+	// target is the target connection of the request in progress, closed
+	// too when the listener stops for good.
+	target atomic.Pointer[bconn]
 }
 
 func (s *h1server) serve() {
@@ -128,6 +131,9 @@ func (s *h1server) closeAll() {
 	defer s.mu.Unlock()
 	for hc := range s.conns {
 		_ = hc.c.Close()
+		if bc := hc.target.Load(); bc != nil {
+			bc.close()
+		}
 	}
 }
 

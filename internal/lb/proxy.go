@@ -152,6 +152,8 @@ func (hc *h1conn) replayable() bool {
 // connection that failed before any answer, for a replayable request.
 func (hc *h1conn) exchange(bc *bconn, reused bool, ls *listenerSnap, g *groupSnap, b *backend) (out outcome, stale bool) {
 	r, resp := &hc.req, &hc.resp
+	hc.target.Store(bc)
+	defer hc.target.Store(nil)
 	bc.dl.touch(bc.c, hc.idle)
 	tick := func() { hc.dl.touch(hc.c, hc.idle); bc.dl.touch(bc.c, hc.idle) }
 	writeRequestHead(bc.bw, r, ls, hc.ip, bc.c.RemoteAddr)
@@ -341,6 +343,8 @@ func writeRequestHead(w *bufio.Writer, r *head, ls *listenerSnap, ip string, tar
 			continue
 		case host != nil && equalFold(f.name, "Host"):
 			continue
+		case r.chunked && equalFold(f.name, "Content-Length"):
+			continue // chunked wins; both would invite request smuggling
 		case r.hasXFF && ls.xffMode != "preserve" && equalFold(f.name, "X-Forwarded-For"):
 			continue
 		}

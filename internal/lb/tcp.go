@@ -30,7 +30,7 @@ func (l *LB) serveTCP(s *serving) {
 		l.wg.Go(func() {
 			defer s.tcp.remove(c)
 			defer c.Close()
-			l.proxyTCP(c, s.port)
+			l.proxyTCP(c, s.port, s.tcp)
 		})
 	}
 }
@@ -42,7 +42,7 @@ const tcpDialTimeout = 10 * time.Second
 // copies both ways until both sides have closed, passing half-closes on.
 // A target that refuses the connection is skipped for another one (at
 // most three tries).
-func (l *LB) proxyTCP(c net.Conn, port int32) {
+func (l *LB) proxyTCP(c net.Conn, port int32, conns *tcpConns) {
 	var skip *backend
 	for attempt := 0; attempt < 3+staleRetries; attempt++ {
 		snap := l.snap.Load()
@@ -68,7 +68,11 @@ func (l *LB) proxyTCP(c net.Conn, port int32) {
 			}
 			continue
 		}
-		pipe(c, tc)
+		if conns.add(tc) { // closed with the client's when the listener stops for good
+			pipe(c, tc)
+			conns.remove(tc)
+		}
+		_ = tc.Close()
 		b.release()
 		return
 	}
