@@ -109,3 +109,28 @@ func TestStickiness(t *testing.T) {
 		}
 	}
 }
+
+func TestGroupStickiness(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a, b := newTestBackend(t, "a", nil), newTestBackend(t, "b", nil)
+	tgA, tgB := h.healthyGroup(nil, a), h.healthyGroup(nil, b)
+	act := store.Action{Type: store.ActionForward, Forward: &store.ForwardConfig{
+		TargetGroups: []store.WeightedTargetGroup{{ID: tgA, Weight: 1}, {ID: tgB, Weight: 1}},
+		Stickiness:   store.GroupStickiness{Enabled: true, DurationSeconds: 300},
+	}}
+	_, addr := h.listener(h.lbRecord(store.LBTypeApplication), store.ProtocolHTTP, act)
+	h.waitHealthy(tgA, a)
+	h.waitHealthy(tgB, b)
+	_, first, hdr := h.get("http://" + addr + "/")
+	cookie := hdr.Get("Set-Cookie")
+	if !strings.HasPrefix(cookie, "AWSALBTG=") || !strings.Contains(cookie, "Max-Age=300") {
+		t.Fatalf("no AWSALBTG cookie: %q", cookie)
+	}
+	value := cookie[:strings.IndexByte(cookie, ';')]
+	for range 20 {
+		if _, body, _ := h.get("http://"+addr+"/", "Cookie", value); body != first {
+			t.Fatalf("a group-sticky client moved from %s to %s", first, body)
+		}
+	}
+}

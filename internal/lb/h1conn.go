@@ -46,6 +46,7 @@ type h1conn struct {
 	ip     string
 	idle   time.Duration
 	dl     deadline
+	fwd    *forwardSnap // the forward action of the request in progress
 	state  atomic.Int32
 	// target is the target connection of the request in progress, closed
 	// too when the listener stops for good.

@@ -64,6 +64,7 @@ func (hc *h1conn) handle() bool {
 			}
 			continue
 		}
+		hc.fwd = act.forward
 		out := hc.proxy(ls, g, b)
 		if out == retryOther && !retried {
 			// The target refused the connection before anything was
@@ -204,7 +205,7 @@ func (hc *h1conn) exchange(bc *bconn, reused bool, ls *listenerSnap, g *groupSna
 		}
 		// An interim answer (100 Continue, 103 Early Hints) goes through.
 		if r.minor == 1 {
-			writeResponseHead(hc.bw, resp, frameNone, nil, "", nil, true)
+			writeResponseHead(hc.bw, resp, frameNone, nil, "", nil, true, nil)
 			if hc.bw.Flush() != nil {
 				bc.close()
 				return doneClose, false
@@ -258,7 +259,7 @@ func (hc *h1conn) relay(bc *bconn, g *groupSnap, b *backend, tick func()) outcom
 	if g.sticky == "lb_cookie" {
 		cookie = b.cookie
 	}
-	writeResponseHead(hc.bw, resp, fr, g, cookie, r, keep && r.keepAlive())
+	writeResponseHead(hc.bw, resp, fr, g, cookie, r, keep && r.keepAlive(), hc.fwd)
 	var err error
 	switch fr {
 	case frameLength:
@@ -288,7 +289,7 @@ func (hc *h1conn) relay(bc *bconn, g *groupSnap, b *backend, tick func()) outcom
 // upgrade hands both connections over to each other after a 101
 // (WebSocket): what either side had buffered goes first.
 func (hc *h1conn) upgrade(bc *bconn) {
-	writeResponseHead(hc.bw, &hc.resp, frameNone, nil, "", nil, true)
+	writeResponseHead(hc.bw, &hc.resp, frameNone, nil, "", nil, true, nil)
 	if n := bc.br.Buffered(); n > 0 {
 		p, _ := bc.br.Peek(n)
 		_, _ = hc.bw.Write(p)
@@ -411,9 +412,10 @@ func writeField(w *bufio.Writer, f field) {
 
 // writeResponseHead writes the target's status line and fields to the
 // client, without hop-by-hop fields, framed as fr, with the stickiness
-// cookie when there is one. r is nil for interim and 101 answers, which
-// go as they came.
-func writeResponseHead(w *bufio.Writer, resp *head, fr framing, g *groupSnap, cookie string, r *head, keep bool) {
+// cookies when there are: AWSALB names the target (the group's
+// stickiness), AWSALBTG the group (the forward action's). r is nil for
+// interim and 101 answers, which go as they came.
+func writeResponseHead(w *bufio.Writer, resp *head, fr framing, g *groupSnap, cookie string, r *head, keep bool, f *forwardSnap) {
 	_, _ = w.WriteString("HTTP/1.1 ")
 	_, _ = w.Write(resp.statusLine)
 	_, _ = w.Write(crlf)
@@ -442,6 +444,13 @@ func writeResponseHead(w *bufio.Writer, resp *head, fr framing, g *groupSnap, co
 		_, _ = w.WriteString(cookie)
 		_, _ = w.WriteString("; Max-Age=")
 		_, _ = w.WriteString(strconv.Itoa(int(g.stickyFor / time.Second)))
+		_, _ = w.WriteString("; Path=/\r\n")
+	}
+	if f != nil && f.sticky && len(f.groups) > 1 {
+		_, _ = w.WriteString("Set-Cookie: AWSALBTG=")
+		_, _ = w.WriteString(g.id)
+		_, _ = w.WriteString("; Max-Age=")
+		_, _ = w.WriteString(strconv.Itoa(int(f.stickyFor / time.Second)))
 		_, _ = w.WriteString("; Path=/\r\n")
 	}
 	if fr == frameChunked || fr == frameReChunk {
