@@ -9,7 +9,9 @@
 // get new requests — published with an atomic pointer swap, so requests
 // route lock-free on one consistent version. Each listener listens on its
 // port at the bind address: HTTP listeners (application load balancers)
-// run a reverse proxy with keep-alive pools per target, rule conditions,
+// run a reverse proxy — a lean HTTP/1.1 engine of its own (h1*.go: one
+// goroutine per client connection, synchronous keep-alive pools per
+// target, no per-request goroutine hand-offs) — with rule conditions,
 // forward/fixed-response/redirect actions, round robin or least
 // outstanding requests and stickiness; TCP listeners (network load
 // balancers) splice connections.
@@ -22,5 +24,5 @@
 // record when its requests in flight are done or its deregistration delay
 // is over.
 //
-// It imports the standard library and internal/store.
+// It imports the standard library, internal/store and internal/model.
 package lb
