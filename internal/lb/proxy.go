@@ -67,8 +67,9 @@ func (hc *h1conn) handle() bool {
 		hc.fwd = act.forward
 		out := hc.proxy(ls, g, b)
 		if out == retryOther && !retried {
-			// The target refused the connection before anything was
-			// sent: try another one once.
+			// The target refused the connection, or (a replayable
+			// request) a new connection broke before any answer: try
+			// another one once.
 			retried, skip = true, b
 			continue
 		}
@@ -113,7 +114,7 @@ type outcome int
 const (
 	doneKeep   outcome = iota // answered; the client connection may go on
 	doneClose                 // answered or broken off; close the client connection
-	retryOther                // no connection to the target; nothing was consumed
+	retryOther                // no answer from the target and nothing consumed: another may take it
 )
 
 // proxy sends the request to b and copies the answer back. A pooled
@@ -182,8 +183,11 @@ func (hc *h1conn) exchange(bc *bconn, reused bool, ls *listenerSnap, g *groupSna
 	}
 	if err := bc.bw.Flush(); err != nil {
 		bc.close()
-		if reused && hc.replayable() {
+		switch {
+		case reused && hc.replayable():
 			return doneClose, true
+		case hc.replayable():
+			return retryOther, false
 		}
 		hc.local(errorPages[502], false)
 		return doneClose, false
@@ -192,8 +196,14 @@ func (hc *h1conn) exchange(bc *bconn, reused bool, ls *listenerSnap, g *groupSna
 		err := resp.readResponse(bc.br)
 		if err != nil {
 			bc.close()
-			if reused && len(resp.buf) == 0 && hc.replayable() && !isTimeout(err) {
-				return doneClose, true
+			if len(resp.buf) == 0 && hc.replayable() && !isTimeout(err) {
+				if reused {
+					return doneClose, true
+				}
+				// A new connection broken before any answer (a
+				// target whose process just died, behind a port
+				// mapping that still accepts): another target.
+				return retryOther, false
 			}
 			if isTimeout(err) {
 				return hc.failed(504), false
