@@ -70,6 +70,11 @@ func (l *LB) syncCheckers(used map[string]*store.TargetGroupRecord) {
 		tg := used[e.b.key.tg]
 		if tg == nil || e.drain != nil {
 			l.stopCheck(e)
+			if tg == nil && e.drain == nil {
+				// Unused: when a listener forwards to the group again its
+				// targets start over from initial, as in ELB.
+				l.setHealth(e.b, health{state: store.TargetInitial, reason: store.ReasonInitialHealthChecking, desc: "Initial health checks in progress"})
+			}
 			continue
 		}
 		s := settingsOf(tg)
