@@ -1,0 +1,397 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+)
+
+// TestDockerServicesBehindALB runs two services of the echo image on the
+// local Docker engine (bridge mode, dynamic host ports) behind one
+// application load balancer of the `quayside server` process, all through
+// the SDK's ecs and elasticloadbalancingv2 clients:
+//
+//   - the 3 tasks of "web" are registered with their host ports, and
+//     requests through the listener reach all three;
+//   - rules route by path and by host to the target group of "api", a
+//     fixed-response rule and a redirect rule answer themselves;
+//   - a rolling deployment of "web" under 4 workers sending requests
+//     through the load balancer fails no request;
+//   - docker kill of a task's container fails a bounded burst of requests
+//     at most, then none, and the task is replaced behind the balancer;
+//   - deleting the services leaves no target behind.
+func TestDockerServicesBehindALB(t *testing.T) {
+	e := newDockerEnv(t)
+	e.startAgent()
+	a := e.newALB()
+	web := a.targetGroup("web")
+	api := a.targetGroup("api")
+	a.listen(web)
+	a.rule(10, elbtypes.RuleCondition{Field: aws.String("path-pattern"), Values: []string{"/file"}}, forward(api))
+	a.rule(20, elbtypes.RuleCondition{Field: aws.String("host-header"), HostHeaderConfig: &elbtypes.HostHeaderConditionConfig{Values: []string{"api.example.com"}}}, forward(api))
+	a.rule(30, elbtypes.RuleCondition{Field: aws.String("path-pattern"), Values: []string{"/maintenance"}}, elbtypes.Action{
+		Type: elbtypes.ActionTypeEnumFixedResponse, FixedResponseConfig: &elbtypes.FixedResponseActionConfig{
+			StatusCode: aws.String("503"), ContentType: aws.String("text/plain"), MessageBody: aws.String("down for maintenance")}})
+	a.rule(40, elbtypes.RuleCondition{Field: aws.String("path-pattern"), Values: []string{"/old/*"}}, elbtypes.Action{
+		Type: elbtypes.ActionTypeEnumRedirect, RedirectConfig: &elbtypes.RedirectActionConfig{
+			Path: aws.String("/new/#{path}"), StatusCode: elbtypes.RedirectActionStatusCodeEnumHttp301}})
+
+	behind := func(tg string) func(*ecs.CreateServiceInput) {
+		return func(in *ecs.CreateServiceInput) {
+			in.LoadBalancers = []types.LoadBalancer{{TargetGroupArn: aws.String(tg), ContainerName: aws.String("web"), ContainerPort: aws.Int32(8080)}}
+		}
+	}
+	e.createService("web", e.family("lb-web", withPort(e.echo("web", "APP", "web", "VERSION", "1"))), 3, behind(web))
+	e.createService("api", e.family("lb-api", withPort(e.echo("web", "APP", "api"))), 1, behind(api))
+	e.waitTargets(a, web, "web")
+	e.waitTargets(a, api, "api")
+
+	t.Run("requests reach all three tasks", func(t *testing.T) {
+		want := e.hostnames("web")
+		seen := map[string]int{}
+		for range 30 {
+			d := a.get(t, "/", "")
+			seen[d.Hostname]++
+		}
+		if len(seen) != 3 || !sameKeys(seen, want) {
+			t.Errorf("answered by %v, want each of %v", seen, want)
+		}
+	})
+
+	t.Run("rules", func(t *testing.T) {
+		// The echo server's GET /file?path=P shows a file of the
+		// container that answers: its /etc/hostname names it.
+		apiHost := e.hostnames("api")
+		for range 5 {
+			if code, _, body := a.raw(t, "/file?path=/etc/hostname"); code != 200 || !apiHost[strings.TrimSpace(body)] {
+				t.Errorf("/file answered %d by %q, want the api task %v", code, body, apiHost)
+			}
+		}
+		if d := a.get(t, "/", "api.example.com"); d.Env["APP"] != "api" {
+			t.Errorf("Host api.example.com answered by APP=%s", d.Env["APP"])
+		}
+		if d := a.get(t, "/", "www.example.com"); d.Env["APP"] != "web" {
+			t.Errorf("Host www.example.com answered by APP=%s", d.Env["APP"])
+		}
+		code, _, body := a.raw(t, "/maintenance")
+		if code != 503 || body != "down for maintenance" {
+			t.Errorf("fixed response: %d %q", code, body)
+		}
+		code, loc, _ := a.raw(t, "/old/page?x=1")
+		if want := "http://" + a.addr + "/new/old/page?x=1"; code != 301 || loc != want {
+			t.Errorf("redirect: %d Location %q, want 301 %q", code, loc, want)
+		}
+	})
+
+	t.Run("rolling deployment under load fails no request", func(t *testing.T) {
+		old := arnsOf(e.serviceTasks("web", types.DesiredStatusRunning))
+		l := startLoad(a.url+"/", 4)
+		begin := time.Now()
+		rev2 := e.family("lb-web", withPort(e.echo("web", "APP", "web", "VERSION", "2")))
+		mustAWS(e.ecs.UpdateService(t.Context(), &ecs.UpdateServiceInput{Cluster: aws.String(e.cluster), Service: aws.String("web"), TaskDefinition: aws.String(rev2)}))(t)
+		e.waitStopped(old...)
+		e.waitTargets(a, web, "web")
+		n, failed, versions, errs := l.halt()
+		t.Logf("rollout of 3 tasks in %v under 4 workers: %d requests, %d failed, by VERSION %v", time.Since(begin).Round(time.Millisecond), n, failed, versions)
+		if failed != 0 {
+			t.Errorf("%d of %d requests failed during the rollout: %v", failed, n, errs)
+		}
+		for _, tk := range e.describe(old...) {
+			if tk.StopCode != types.TaskStopCodeServiceSchedulerInitiated {
+				t.Errorf("old task stopped with %s %q", tk.StopCode, aws.ToString(tk.StoppedReason))
+			}
+		}
+		if d := a.get(t, "/", ""); d.Env["VERSION"] != "2" {
+			t.Errorf("after the rollout VERSION=%s", d.Env["VERSION"])
+		}
+		s := e.describeService("web")
+		for _, want := range []string{"(service web) has begun draining connections on ", "(service web) deregistered ", "(service web) registered "} {
+			if !hasEvent(s, want) {
+				t.Errorf("no event %q:\n%s", want, e.serviceSummary("web"))
+			}
+		}
+	})
+
+	t.Run("a killed container fails a bounded burst at most", func(t *testing.T) {
+		l := startLoad(a.url+"/", 4)
+		victim := arnsOf(e.serviceTasks("web", types.DesiredStatusRunning))[0]
+		begin := time.Now()
+		e.killContainer(victim)
+		e.waitStopped(victim)
+		e.eventually("a replacement is healthy behind the load balancer", func() bool {
+			ts := e.serviceTasks("web", types.DesiredStatusRunning)
+			return len(ts) == 3 && !slices.Contains(arnsOf(ts), victim) && e.targetsMatch(a, web, ts)
+		})
+		replaced := time.Since(begin)
+		settled := l.failed.Load()
+		e.eventually("1000 more requests", func() bool { return l.ok.Load() >= 1000 })
+		n, failed, _, errs := l.halt()
+		t.Logf("docker kill: replaced and healthy after %v; %d requests, %d failed (%v)", replaced.Round(time.Millisecond), n, failed, errs)
+		if failed > 8 {
+			t.Errorf("%d requests failed after the kill; want a burst of at most 8: %v", failed, errs)
+		}
+		if failed != settled {
+			t.Errorf("%d requests failed after the replacement was healthy", failed-settled)
+		}
+	})
+
+	t.Run("deleted services leave no target", func(t *testing.T) {
+		for _, name := range []string{"web", "api"} {
+			mustAWS(e.ecs.DeleteService(t.Context(), &ecs.DeleteServiceInput{Cluster: aws.String(e.cluster), Service: aws.String(name), Force: aws.Bool(true)}))(t)
+		}
+		e.waitInactive("web")
+		e.waitInactive("api")
+		e.eventually("no targets left", func() bool { return len(a.health(web))+len(a.health(api)) == 0 })
+		e.waitRemoved()
+	})
+}
+
+// alb is an application load balancer of the env's server.
+type alb struct {
+	e        *dockerEnv
+	elb      *elb.Client
+	arn      string
+	addr     string // host:port of its listener
+	url      string
+	listener string
+}
+
+// newALB creates an application load balancer; its listener will listen
+// on a free port of the server's load balancer address (127.0.0.1).
+func (e *dockerEnv) newALB() *alb {
+	e.t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithSharedCredentialsFiles([]string{filepath.Join(e.srv.DataDir, "credentials")}),
+		config.WithSharedConfigFiles([]string{}),
+		config.WithRegion("us-east-1"),
+		config.WithBaseEndpoint(e.srv.URL()),
+	)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c := elb.NewFromConfig(cfg)
+	out := mustAWS(c.CreateLoadBalancer(e.t.Context(), &elb.CreateLoadBalancerInput{Name: aws.String(e.cluster), Type: elbtypes.LoadBalancerTypeEnumApplication}))(e.t)
+	addr := freePort(e.t)
+	return &alb{e: e, elb: c, arn: aws.ToString(out.LoadBalancers[0].LoadBalancerArn), addr: addr, url: "http://" + addr}
+}
+
+// targetGroup creates an instance target group checking /health every 5
+// s (2 passes or failures to change), with a 5 s deregistration delay.
+func (a *alb) targetGroup(name string) string {
+	a.e.t.Helper()
+	out := mustAWS(a.elb.CreateTargetGroup(a.e.t.Context(), &elb.CreateTargetGroupInput{
+		Name: aws.String(a.e.cluster + "-" + name), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(80),
+		TargetType: elbtypes.TargetTypeEnumInstance, VpcId: aws.String("vpc-local"), HealthCheckPath: aws.String("/health"),
+		HealthCheckIntervalSeconds: aws.Int32(5), HealthCheckTimeoutSeconds: aws.Int32(2),
+		HealthyThresholdCount: aws.Int32(2), UnhealthyThresholdCount: aws.Int32(2),
+	}))(a.e.t)
+	tg := aws.ToString(out.TargetGroups[0].TargetGroupArn)
+	mustAWS(a.elb.ModifyTargetGroupAttributes(a.e.t.Context(), &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(tg),
+		Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("5")}}}))(a.e.t)
+	return tg
+}
+
+func forward(tg string) elbtypes.Action {
+	return elbtypes.Action{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(tg)}
+}
+
+// listen creates the HTTP listener, forwarding to tg by default.
+func (a *alb) listen(tg string) {
+	a.e.t.Helper()
+	_, port, _ := net.SplitHostPort(a.addr)
+	var p int32
+	fmt.Sscan(port, &p)
+	out := mustAWS(a.elb.CreateListener(a.e.t.Context(), &elb.CreateListenerInput{
+		LoadBalancerArn: aws.String(a.arn), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(p),
+		DefaultActions: []elbtypes.Action{forward(tg)},
+	}))(a.e.t)
+	a.listener = aws.ToString(out.Listeners[0].ListenerArn)
+}
+
+func (a *alb) rule(priority int32, cond elbtypes.RuleCondition, act elbtypes.Action) {
+	a.e.t.Helper()
+	mustAWS(a.elb.CreateRule(a.e.t.Context(), &elb.CreateRuleInput{ListenerArn: aws.String(a.listener), Priority: aws.Int32(priority),
+		Conditions: []elbtypes.RuleCondition{cond}, Actions: []elbtypes.Action{act}}))(a.e.t)
+}
+
+// health is the target group's targets as "id:port" → state.
+func (a *alb) health(tg string) map[string]elbtypes.TargetHealthStateEnum {
+	a.e.t.Helper()
+	out := mustAWS(a.elb.DescribeTargetHealth(a.e.t.Context(), &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)}))(a.e.t)
+	m := map[string]elbtypes.TargetHealthStateEnum{}
+	for _, d := range out.TargetHealthDescriptions {
+		m[fmt.Sprintf("%s:%d", aws.ToString(d.Target.Id), aws.ToInt32(d.Target.Port))] = d.TargetHealth.State
+	}
+	return m
+}
+
+var lbClient = &http.Client{Timeout: 5 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// get sends GET path through the listener (with a Host header when host
+// is set) and decodes the echo server's description.
+func (a *alb) get(t *testing.T, path, host string) description {
+	t.Helper()
+	req, err := http.NewRequest("GET", a.url+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
+	}
+	resp, err := lbClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var d description
+	if resp.StatusCode != 200 || json.Unmarshal(b, &d) != nil {
+		t.Fatalf("GET %s: %s %s", path, resp.Status, b)
+	}
+	return d
+}
+
+// raw sends GET path through the listener and returns the status, the
+// Location header and the body.
+func (a *alb) raw(t *testing.T, path string) (int, string, string) {
+	t.Helper()
+	resp, err := lbClient.Get(a.url + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(b)
+}
+
+// hostnames are the hostnames of the service's running tasks' containers
+// (Docker names a container's host after the first 12 digits of its ID).
+func (e *dockerEnv) hostnames(service string) map[string]bool {
+	e.t.Helper()
+	out := map[string]bool{}
+	for _, tk := range e.serviceTasks(service, types.DesiredStatusRunning) {
+		out[aws.ToString(containerNamed(e.t, tk, "web").RuntimeId)[:12]] = true
+	}
+	return out
+}
+
+// waitTargets waits until the group's targets are exactly the service's
+// running tasks (the instance's EC2 ID and each task's host port), all
+// healthy.
+func (e *dockerEnv) waitTargets(a *alb, tg, service string) {
+	e.t.Helper()
+	e.eventually(service+"'s tasks are the healthy targets of its group", func() bool {
+		return e.targetsMatch(a, tg, e.serviceTasks(service, types.DesiredStatusRunning))
+	})
+}
+
+func (e *dockerEnv) targetsMatch(a *alb, tg string, ts []types.Task) bool {
+	ec2 := aws.ToString(e.instance().Ec2InstanceId)
+	got := a.health(tg)
+	if len(ts) == 0 || len(got) != len(ts) {
+		return false
+	}
+	for _, tk := range ts {
+		if aws.ToString(tk.LastStatus) != "RUNNING" {
+			return false
+		}
+		if got[fmt.Sprintf("%s:%d", ec2, hostPort(e.t, tk, "web"))] != elbtypes.TargetHealthStateEnumHealthy {
+			return false
+		}
+	}
+	return true
+}
+
+func sameKeys(a map[string]int, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// loadLoop sends GET requests from workers until halted, counting the
+// answers by the echo server's VERSION and the failures.
+type loadLoop struct {
+	ok, failed atomic.Int64
+	mu         sync.Mutex
+	versions   map[string]int
+	errs       []string
+	stop       chan struct{}
+	wg         sync.WaitGroup
+}
+
+func startLoad(url string, workers int) *loadLoop {
+	l := &loadLoop{versions: map[string]int{}, stop: make(chan struct{})}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	for range workers {
+		l.wg.Go(func() {
+			for {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				version, err := getVersion(client, url)
+				l.mu.Lock()
+				if err != nil {
+					l.failed.Add(1)
+					if len(l.errs) < 10 {
+						l.errs = append(l.errs, err.Error())
+					}
+				} else {
+					l.ok.Add(1)
+					l.versions[version]++
+				}
+				l.mu.Unlock()
+			}
+		})
+	}
+	return l
+}
+
+// halt stops the workers and returns what they saw.
+func (l *loadLoop) halt() (n, failed int64, versions map[string]int, errs []string) {
+	close(l.stop)
+	l.wg.Wait()
+	return l.ok.Load() + l.failed.Load(), l.failed.Load(), l.versions, l.errs
+}
+
+func getVersion(c *http.Client, url string) (string, error) {
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	var d description
+	if resp.StatusCode != 200 || json.Unmarshal(b, &d) != nil {
+		return "", fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	return d.Env["VERSION"], nil
+}
