@@ -163,7 +163,70 @@ func TestDockerServicesBehindALB(t *testing.T) {
 	})
 }
 
-// alb is an application load balancer of the env's server.
+// TestDockerAwsvpcServiceBehindNLB: an awsvpc service's tasks are
+// registered with an ip target group by their own IP and container port,
+// and a network load balancer's TCP listener reaches both of them.
+func TestDockerAwsvpcServiceBehindNLB(t *testing.T) {
+	e := newDockerEnv(t)
+	e.startAgent()
+	n := e.newLB(elbtypes.LoadBalancerTypeEnumNetwork)
+	out := mustAWS(n.elb.CreateTargetGroup(t.Context(), &elb.CreateTargetGroupInput{
+		Name: aws.String(e.cluster + "-vpc"), Protocol: elbtypes.ProtocolEnumTcp, Port: aws.Int32(8080),
+		TargetType: elbtypes.TargetTypeEnumIp, VpcId: aws.String("vpc-local"),
+		HealthCheckIntervalSeconds: aws.Int32(5), HealthCheckTimeoutSeconds: aws.Int32(2), HealthyThresholdCount: aws.Int32(2), UnhealthyThresholdCount: aws.Int32(2),
+	}))(t)
+	tg := aws.ToString(out.TargetGroups[0].TargetGroupArn)
+	n.listenProtocol(tg, elbtypes.ProtocolEnumTcp)
+	app := e.echo("web")
+	app.PortMappings = []types.PortMapping{{ContainerPort: aws.Int32(8080)}}
+	def := e.register(&ecs.RegisterTaskDefinitionInput{Family: aws.String("lb-vpc"), NetworkMode: types.NetworkModeAwsvpc,
+		ContainerDefinitions: []types.ContainerDefinition{app}})
+	e.createService("vpc", def, 2, func(in *ecs.CreateServiceInput) {
+		in.NetworkConfiguration = &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
+			Subnets: []string{"subnet-0e2e"}, SecurityGroups: []string{"sg-0e2e"}}}
+		in.LoadBalancers = []types.LoadBalancer{{TargetGroupArn: aws.String(tg), ContainerName: aws.String("web"), ContainerPort: aws.Int32(8080)}}
+	})
+	var want map[string]elbtypes.TargetHealthStateEnum
+	e.eventually("the tasks' IPs are the healthy targets", func() bool {
+		want = map[string]elbtypes.TargetHealthStateEnum{}
+		for _, tk := range e.serviceTasks("vpc", types.DesiredStatusRunning) {
+			if ip := eniIP(tk); ip != "" && aws.ToString(tk.LastStatus) == "RUNNING" {
+				want[ip+":8080"] = elbtypes.TargetHealthStateEnumHealthy
+			}
+		}
+		got := n.health(tg)
+		return len(want) == 2 && fmt.Sprint(got) == fmt.Sprint(want)
+	})
+	// A connection per request, so that each picks a target.
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	seen := map[string]bool{}
+	for range 20 {
+		resp, err := c.Get(n.url + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d description
+		err = json.NewDecoder(resp.Body).Decode(&d)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range d.Addresses {
+			seen[a+":8080"] = true
+		}
+	}
+	for target := range want {
+		if !seen[target] {
+			t.Errorf("no request reached %s (reached %v)", target, seen)
+		}
+	}
+	mustAWS(e.ecs.DeleteService(t.Context(), &ecs.DeleteServiceInput{Cluster: aws.String(e.cluster), Service: aws.String("vpc"), Force: aws.Bool(true)}))(t)
+	e.waitInactive("vpc")
+	e.eventually("no targets left", func() bool { return len(n.health(tg)) == 0 })
+	e.waitRemoved()
+}
+
+// alb is a load balancer of the env's server (application, or network).
 type alb struct {
 	e        *dockerEnv
 	elb      *elb.Client
@@ -175,7 +238,10 @@ type alb struct {
 
 // newALB creates an application load balancer; its listener will listen
 // on a free port of the server's load balancer address (127.0.0.1).
-func (e *dockerEnv) newALB() *alb {
+func (e *dockerEnv) newALB() *alb { return e.newLB(elbtypes.LoadBalancerTypeEnumApplication) }
+
+// newLB creates a load balancer of a type.
+func (e *dockerEnv) newLB(typ elbtypes.LoadBalancerTypeEnum) *alb {
 	e.t.Helper()
 	cfg, err := config.LoadDefaultConfig(context.Background(),
 		config.WithSharedCredentialsFiles([]string{filepath.Join(e.srv.DataDir, "credentials")}),
@@ -187,7 +253,7 @@ func (e *dockerEnv) newALB() *alb {
 		e.t.Fatal(err)
 	}
 	c := elb.NewFromConfig(cfg)
-	out := mustAWS(c.CreateLoadBalancer(e.t.Context(), &elb.CreateLoadBalancerInput{Name: aws.String(e.cluster), Type: elbtypes.LoadBalancerTypeEnumApplication}))(e.t)
+	out := mustAWS(c.CreateLoadBalancer(e.t.Context(), &elb.CreateLoadBalancerInput{Name: aws.String(e.cluster), Type: typ}))(e.t)
 	addr := freePort(e.t)
 	return &alb{e: e, elb: c, arn: aws.ToString(out.LoadBalancers[0].LoadBalancerArn), addr: addr, url: "http://" + addr}
 }
@@ -213,13 +279,16 @@ func forward(tg string) elbtypes.Action {
 }
 
 // listen creates the HTTP listener, forwarding to tg by default.
-func (a *alb) listen(tg string) {
+func (a *alb) listen(tg string) { a.e.t.Helper(); a.listenProtocol(tg, elbtypes.ProtocolEnumHttp) }
+
+// listenProtocol creates the listener, forwarding to tg by default.
+func (a *alb) listenProtocol(tg string, protocol elbtypes.ProtocolEnum) {
 	a.e.t.Helper()
 	_, port, _ := net.SplitHostPort(a.addr)
 	var p int32
 	fmt.Sscan(port, &p)
 	out := mustAWS(a.elb.CreateListener(a.e.t.Context(), &elb.CreateListenerInput{
-		LoadBalancerArn: aws.String(a.arn), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(p),
+		LoadBalancerArn: aws.String(a.arn), Protocol: protocol, Port: aws.Int32(p),
 		DefaultActions: []elbtypes.Action{forward(tg)},
 	}))(a.e.t)
 	a.listener = aws.ToString(out.Listeners[0].ListenerArn)
