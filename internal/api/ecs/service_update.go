@@ -3,6 +3,7 @@ package ecs
 import (
 	"cmp"
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/quayside/quayside/internal/errs"
@@ -46,6 +47,11 @@ func (a *API) applyServiceUpdate(tx store.ReadTx, cluster *model.Cluster, rec *s
 	}
 	if err := spec.validate(); err != nil {
 		return err
+	}
+	if slices.Contains(changed, "loadBalancers") || slices.Contains(changed, "taskDefinition") {
+		if err := spec.checkTargetGroups(tx); err != nil {
+			return err
+		}
 	}
 	if len(changed) > 0 && spec.controller != model.DeploymentControllerTypeEcs {
 		return errs.New(errs.InvalidParameter, "Unable to update %s on services with a %s deployment controller.", strings.Join(changed, ", "), spec.controller)

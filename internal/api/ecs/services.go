@@ -129,6 +129,9 @@ func (a *API) newService(ctx context.Context, tx store.ReadTx, cluster *model.Cl
 	if err := spec.validate(); err != nil {
 		return nil, err
 	}
+	if err := spec.checkTargetGroups(tx); err != nil {
+		return nil, err
+	}
 	now := model.At(a.now())
 	rec := &store.ServiceRecord{
 		Cluster:        cluster.ClusterName,
