@@ -4,7 +4,8 @@
 //
 //  1. throughput: the most requests/s `wrk` gets through each (best of
 //     -rounds runs of -duration, alternating), and Quayside's as a ratio to
-//     nginx's (the target is ≥ 0.8);
+//     nginx's (the target is ≥ 0.8); with the CPU time each proxy spent per
+//     request (from /proc), which a busy shared machine hardly moves;
 //  2. latency: at half of nginx's maximum rate (wrk held to it with a Lua
 //     delay() and a calibrated number of connections), p50/p99/p99.9
 //     hitting a backend directly, through Quayside and through nginx; the
@@ -140,6 +141,7 @@ func run(o options) (err error) {
 	if err := ps.start(self, "-role", "lb", "-dir", tmp, "-port", strconv.Itoa(p[3]), "-targets", strings.Join(backends, ",")); err != nil {
 		return err
 	}
+	qsPid := ps.list[len(ps.list)-1].Process.Pid
 	conf := filepath.Join(tmp, "nginx.conf")
 	if err := os.WriteFile(conf, []byte(nginxConf(tmp, p[4], backends)), 0o644); err != nil {
 		return err
@@ -147,6 +149,7 @@ func run(o options) (err error) {
 	if err := ps.start(o.nginx, "-p", tmp, "-c", conf); err != nil {
 		return fmt.Errorf("nginx: %w", err)
 	}
+	ngPid := ps.list[len(ps.list)-1].Process.Pid
 	for _, u := range []string{qsAddr, ngAddr} {
 		if err := waitHTTP("http://"+u+"/", 15*time.Second); err != nil {
 			return err
@@ -155,7 +158,10 @@ func run(o options) (err error) {
 	fmt.Printf("backends %s; quayside %s; nginx %s (%s); %d cores\n", strings.Join(backends, " "), qsAddr, ngAddr, nginxVersion(o.nginx), runtime.NumCPU())
 
 	// 1. Throughput.
-	systems := []struct{ name, addr string }{{"quayside", qsAddr}, {"nginx", ngAddr}}
+	systems := []struct {
+		name, addr string
+		pid        int
+	}{{"quayside", qsAddr, qsPid}, {"nginx", ngAddr, ngPid}}
 	best := map[string]wrkResult{}
 	for _, s := range systems {
 		if _, err := runWrk(o, s.addr, o.warm); err != nil { // warm the pools
@@ -164,11 +170,15 @@ func run(o options) (err error) {
 	}
 	for r := range o.rounds {
 		for _, s := range systems {
+			cpu0 := cpuTime(s.pid)
 			res, err := runWrk(o, s.addr, o.duration)
 			if err != nil {
 				return err
 			}
-			fmt.Printf("round %d %-8s %9.0f req/s  p50 %v  p99 %v  errors %d\n", r+1, s.name, res.rps, res.p50, res.p99, res.errors)
+			if res.requests > 0 {
+				res.cpuPerReq = (cpuTime(s.pid) - cpu0) / time.Duration(res.requests)
+			}
+			fmt.Printf("round %d %-8s %9.0f req/s  p50 %v  p99 %v  errors %d  cpu/request %v\n", r+1, s.name, res.rps, res.p50, res.p99, res.errors, res.cpuPerReq)
 			if res.rps > best[s.name].rps {
 				best[s.name] = res
 			}
@@ -220,10 +230,10 @@ func report(best map[string]wrkResult, ratio, rate float64, lats []latency) {
 	fmt.Println()
 	fmt.Println("Throughput (wrk, best run):")
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  system\treq/s\tp50\tp99")
+	fmt.Fprintln(tw, "  system\treq/s\tp50\tp99\tcpu/request")
 	for _, n := range []string{"quayside", "nginx"} {
 		b := best[n]
-		fmt.Fprintf(tw, "  %s\t%.0f\t%v\t%v\n", n, b.rps, b.p50, b.p99)
+		fmt.Fprintf(tw, "  %s\t%.0f\t%v\t%v\t%v\n", n, b.rps, b.p50, b.p99, b.cpuPerReq)
 	}
 	tw.Flush()
 	fmt.Printf("  ratio quayside/nginx: %.2f (target ≥ 0.80)\n\n", ratio)
@@ -242,13 +252,16 @@ func report(best map[string]wrkResult, ratio, rate float64, lats []latency) {
 }
 
 type wrkResult struct {
-	rps      float64
-	p50, p99 string
-	errors   int
+	rps       float64
+	requests  int
+	p50, p99  string
+	errors    int
+	cpuPerReq time.Duration // CPU time of the proxy per request
 }
 
 var (
 	rpsRE  = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	nreqRE = regexp.MustCompile(`(\d+) requests in`)
 	p50RE  = regexp.MustCompile(`\s50%\s+(\S+)`)
 	p99RE  = regexp.MustCompile(`\s99%\s+(\S+)`)
 	errsRE = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)|Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
@@ -267,6 +280,9 @@ func runWrk(o options, target string, d time.Duration) (wrkResult, error) {
 	}
 	var r wrkResult
 	r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
+	if m := nreqRE.FindSubmatch(out); m != nil {
+		r.requests, _ = strconv.Atoi(string(m[1]))
+	}
 	if m := p50RE.FindSubmatch(out); m != nil {
 		r.p50 = string(m[1])
 	}
