@@ -203,6 +203,17 @@ func TestDecideLoadBalancing(t *testing.T) {
 				t.Errorf("deregister %v", p.Deregister)
 			}
 		}},
+		{"loadBalancers removed: a task registered before is still drained before it stops", func() *world {
+			w := replica(1, 1).update()
+			w.target(w.task("d1", "n1", "running"), store.TargetHealthy)
+			w.task("d2", "n1", "running")
+			return w
+		}, func(t *testing.T, p *Plan) {
+			mustStops(t, p)
+			if got := drains(p); !slices.Equal(got, []string{"t01:scale-in"}) {
+				t.Errorf("drains %v", got)
+			}
+		}},
 		{"deregistered targets are not deregistered again", func() *world {
 			w := replica(1, 1).balanced()
 			w.target(w.task("d1", "n1", "stopped"), store.TargetHealthy)

@@ -41,24 +41,36 @@ func groupID(tgArn string) string {
 	return tgArn[strings.LastIndexByte(tgArn, '/')+1:]
 }
 
-// readTargets reads the service's target groups and their targets.
-func readTargets(tx store.ReadTx, svc *store.ServiceRecord) (*targetsSeen, error) {
+// readTargets reads the target groups of the service's loadBalancers and
+// of the targets registered for its tasks, and their targets.
+func readTargets(tx store.ReadTx, svc *store.ServiceRecord, marks map[string]*taskLBMark) (*targetsSeen, error) {
 	seen := &targetsSeen{groups: map[string]*store.TargetGroupRecord{}, targets: map[targetRef]*store.TargetRecord{}}
+	var arns []string
 	for _, lb := range svc.LoadBalancers {
-		if _, done := seen.groups[lb.TargetGroupArn]; done || lb.TargetGroupArn == "" {
+		arns = append(arns, lb.TargetGroupArn)
+	}
+	for _, m := range marks {
+		if m.LB != nil {
+			for _, tt := range m.LB.Targets {
+				arns = append(arns, tt.TargetGroupArn)
+			}
+		}
+	}
+	for _, tgArn := range arns {
+		if _, done := seen.groups[tgArn]; done || tgArn == "" {
 			continue
 		}
 		tg := new(store.TargetGroupRecord)
-		id := groupID(lb.TargetGroupArn)
+		id := groupID(tgArn)
 		_, ok, err := store.GetJSON(tx, store.TargetGroupKey(id), tg)
 		if err != nil {
 			return nil, err
 		}
-		if !ok || tg.Arn != lb.TargetGroupArn {
-			seen.groups[lb.TargetGroupArn] = nil
+		if !ok || tg.Arn != tgArn {
+			seen.groups[tgArn] = nil
 			continue
 		}
-		seen.groups[lb.TargetGroupArn] = tg
+		seen.groups[tgArn] = tg
 		err = store.ScanJSON(tx, store.TargetsOfKey(id), "", func(_ string, rec *store.TargetRecord) (bool, error) {
 			seen.targets[targetRef{rec.TargetGroupID, rec.ID, rec.Port}] = rec
 			return true, nil

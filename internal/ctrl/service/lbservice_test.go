@@ -17,8 +17,8 @@ import (
 // tasks' host ports are served (see taskPorts): its tasks are registered
 // with their dynamic host ports and share the traffic; a rolling
 // deployment under load fails no request; a task whose target turns
-// unhealthy is replaced; a killed task is replaced; a deleted service
-// leaves no target behind.
+// unhealthy is replaced; a killed task is replaced; a service whose
+// loadBalancers are removed, and a deleted one, leave no target behind.
 func TestLoadBalancedService(t *testing.T) {
 	c := newCluster(t, 0, fast, withLB)
 	var ports []*taskPorts
@@ -127,6 +127,15 @@ func TestLoadBalancedService(t *testing.T) {
 		t.Logf("killed task: %d requests, %d failed %v", ok+failed, failed, errs)
 		if failed > 4 {
 			t.Errorf("%d requests failed after a kill (at most one in flight per worker expected): %v", failed, errs)
+		}
+	})
+
+	t.Run("loadBalancers removed: the old tasks' targets go with them", func(t *testing.T) {
+		c.update(&ecs.UpdateServiceInput{Service: aws.String("web"), LoadBalancers: []ecstypes.LoadBalancer{}})
+		c.waitCompleted("web")
+		c.eventually("no target left", func() bool { return len(lb.health(t, c.ctx)) == 0 })
+		if n := len(c.running("web")); n != 3 {
+			t.Errorf("%d tasks run", n)
 		}
 	})
 

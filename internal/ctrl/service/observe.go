@@ -57,7 +57,7 @@ func (c *controller) observe(tx store.ReadTx, cluster, name string) (*observed, 
 // readTargets reads the service's target groups and works out the
 // tasks' targets.
 func (o *observed) readTargets(tx store.ReadTx) error {
-	seen, err := readTargets(tx, o.svc)
+	seen, err := readTargets(tx, o.svc, o.lbMarks)
 	if err != nil {
 		return err
 	}
@@ -70,6 +70,8 @@ func (o *observed) readTargets(tx store.ReadTx) error {
 	return nil
 }
 
+var lbField = []byte(`"qLB":`)
+
 // readTasks reads the service's tasks: the cluster's tasks whose record
 // names the service (a byte search skips the others without decoding; a
 // record unchanged since the last reading is not decoded again).
@@ -77,9 +79,6 @@ func (o *observed) readTasks(tx store.ReadTx, marks *markCache) error {
 	key := Key(o.cluster, o.name)
 	old, seen := marks.get(key), map[string]cachedMark{}
 	balanced := hasTargetGroups(o.svc)
-	if balanced {
-		o.lbMarks = map[string]*taskLBMark{}
-	}
 	needle := []byte(`"qService":"` + o.name + `"`)
 	err := tx.Scan(store.TasksPrefix+o.cluster+"/", "", func(kv store.KV) (bool, error) {
 		if !bytes.Contains(kv.Value, needle) {
@@ -93,7 +92,9 @@ func (o *observed) readTasks(tx store.ReadTx, marks *markCache) error {
 			}
 			m = cachedMark{rev: kv.ModRev, mine: t.ServiceName == o.name, task: t.task()}
 		}
-		if balanced && m.mine && m.lb == nil {
+		// Load balancing reads more of the tasks of a service with target
+		// groups, and of those registered before its loadBalancers went.
+		if m.mine && m.lb == nil && (balanced || bytes.Contains(kv.Value, lbField)) {
 			m.lb = new(taskLBMark)
 			if err := json.Unmarshal(kv.Value, m.lb); err != nil {
 				return false, err
@@ -102,7 +103,10 @@ func (o *observed) readTasks(tx store.ReadTx, marks *markCache) error {
 		seen[kv.Key] = m
 		if m.mine {
 			o.tasks = append(o.tasks, m.task)
-			if balanced {
+			if m.lb != nil {
+				if o.lbMarks == nil {
+					o.lbMarks = map[string]*taskLBMark{}
+				}
 				o.lbMarks[m.task.ID] = m.lb
 			}
 		}
