@@ -3,12 +3,17 @@ package ecs_test
 import (
 	"net"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/quayside/quayside/internal/arn"
+	"github.com/quayside/quayside/internal/model"
+	"github.com/quayside/quayside/internal/store"
 )
 
 // CreateService and UpdateService check the target groups the ELBv2 API
@@ -80,4 +85,34 @@ func freeLBPortFor(t *testing.T) int32 {
 	}
 	defer ln.Close()
 	return int32(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// A task whose targets the service scheduler is draining before it stops
+// the task shows as ECS shows it: DEACTIVATING, desired STOPPED.
+func TestDeactivatingTaskView(t *testing.T) {
+	e := svcSetup(t)
+	scope := arn.Scope{Partition: "aws", Region: "us-east-1", Account: "000000000000"}
+	rec := &store.TaskRecord{Cluster: "c1", ID: "0123456789abcdef0123456789abcdef", ServiceName: "web", Task: model.Task{
+		TaskArn: scope.Task("c1", "0123456789abcdef0123456789abcdef"), ClusterArn: scope.Cluster("c1"), TaskDefinitionArn: e.web1,
+		LastStatus: model.StatusRunning, DesiredStatus: model.StatusRunning, LaunchType: model.LaunchTypeEc2,
+	}, LB: &store.TaskLB{DeregisteredAt: model.At(time.Now()), StopAt: model.At(time.Now().Add(time.Minute)),
+		StopKind: store.ServiceStopScaleIn, StopReason: "Scaling activity initiated by (deployment ecs-svc/1)"}}
+	if _, err := e.Server.Store().Update(e.ctx, func(tx store.Tx) error { return store.SaveTask(tx, rec) }); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.ECS.DescribeTasks(e.ctx, &ecs.DescribeTasksInput{Cluster: aws.String("c1"), Tasks: []string{rec.TaskArn}})
+	if err != nil || len(out.Tasks) != 1 {
+		t.Fatalf("%v %+v", err, out)
+	}
+	tk := out.Tasks[0]
+	if aws.ToString(tk.LastStatus) != "DEACTIVATING" || aws.ToString(tk.DesiredStatus) != "STOPPED" ||
+		tk.StopCode != types.TaskStopCodeServiceSchedulerInitiated || aws.ToString(tk.StoppedReason) != rec.LB.StopReason {
+		t.Errorf("task: %s/%s %s %q", aws.ToString(tk.LastStatus), aws.ToString(tk.DesiredStatus), tk.StopCode, aws.ToString(tk.StoppedReason))
+	}
+	for desired, n := range map[types.DesiredStatus]int{types.DesiredStatusStopped: 1, types.DesiredStatusRunning: 0} {
+		l, err := e.ECS.ListTasks(e.ctx, &ecs.ListTasksInput{Cluster: aws.String("c1"), DesiredStatus: desired})
+		if err != nil || len(l.TaskArns) != n {
+			t.Errorf("ListTasks %s: %v %v, want %d", desired, err, l.TaskArns, n)
+		}
+	}
 }

@@ -38,15 +38,37 @@ func getTask(tx store.ReadTx, cluster, ref string) (*store.TaskRecord, error) {
 	return t, nil
 }
 
-// taskView is what the API shows of a task: tags only when asked for.
+// taskView is what the API shows of a task: tags only when asked for; a
+// task being deactivated (see deactivating) as ECS shows it.
 func taskView(t *store.TaskRecord, tags bool) model.Task {
 	v := t.Task
+	if deactivating(t) {
+		v.LastStatus, v.DesiredStatus = model.StatusDeactivating, model.StatusStopped
+		v.StopCode, v.StoppedReason = model.TaskStopCodeServiceSchedulerInitiated, t.LB.StopReason
+	}
 	if !tags {
 		v.Tags = nil
 	} else if v.Tags == nil {
 		v.Tags = []model.Tag{}
 	}
 	return v
+}
+
+// deactivating reports whether the service scheduler is draining the
+// task's load balancer targets before it asks the task to stop (store.TaskLB):
+// ECS shows such a task DEACTIVATING, desired STOPPED. Its record stays
+// desired RUNNING until the targets have drained, so that its node keeps it
+// running meanwhile.
+func deactivating(t *store.TaskRecord) bool {
+	return t.LB != nil && !t.LB.StopAt.IsZero() && t.DesiredStatus == model.StatusRunning && t.LastStatus == model.StatusRunning
+}
+
+// shownDesired is the desiredStatus the API shows.
+func shownDesired(t *store.TaskRecord) string {
+	if deactivating(t) {
+		return model.StatusStopped
+	}
+	return t.DesiredStatus
 }
 
 // stopTask asks for a task to stop: desiredStatus STOPPED, with the reason
@@ -146,7 +168,7 @@ func (f *taskFilter) match(t *store.TaskRecord) bool {
 	switch {
 	case f.none:
 		return false
-	case t.DesiredStatus != f.desiredStatus:
+	case shownDesired(t) != f.desiredStatus:
 		return false
 	case f.instanceID != "" && t.InstanceID != f.instanceID:
 		return false
