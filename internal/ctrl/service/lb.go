@@ -25,7 +25,8 @@ import (
 //     targets deregistered first; the data plane sends them no new
 //     requests and lets those in flight finish, for at most the group's
 //     deregistration delay. The task is asked to stop once its targets
-//     are gone or that delay is over. A task that stops on its own, or on
+//     are gone or that delay is over (meanwhile its record says so, and
+//     the API shows it DEACTIVATING). A task that stops on its own, or on
 //     an instance that is lost, has its targets deregistered at once.
 
 // TargetUnused is the health of a target whose group no listener or rule
