@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/moby/moby/client"
 )
 
 // TestDockerServicesBehindALB runs two services of the echo image on the
@@ -101,15 +102,21 @@ func TestDockerServicesBehindALB(t *testing.T) {
 	})
 
 	t.Run("rolling deployment under load fails no request", func(t *testing.T) {
+		// Two workers send quick requests; two send requests that take
+		// 200 ms (the task fetches a slow page from the host), so that
+		// some are in flight on an old task whenever it is told to stop,
+		// unless it has drained first.
 		old := arnsOf(e.serviceTasks("web", types.DesiredStatusRunning))
-		l := startLoad(a.url+"/", 4)
+		slow := a.url + "/fetch?url=" + e.slowPage(200*time.Millisecond)
+		l := startLoad([]string{a.url + "/", slow}, 4)
+		e.eventually("some slow answers", func() bool { return l.ok.Load() >= 20 })
 		begin := time.Now()
 		rev2 := e.family("lb-web", withPort(e.echo("web", "APP", "web", "VERSION", "2")))
 		mustAWS(e.ecs.UpdateService(t.Context(), &ecs.UpdateServiceInput{Cluster: aws.String(e.cluster), Service: aws.String("web"), TaskDefinition: aws.String(rev2)}))(t)
 		e.waitStopped(old...)
 		e.waitTargets(a, web, "web")
 		n, failed, versions, errs := l.halt()
-		t.Logf("rollout of 3 tasks in %v under 4 workers: %d requests, %d failed, by VERSION %v", time.Since(begin).Round(time.Millisecond), n, failed, versions)
+		t.Logf("rollout of 3 tasks in %v under 4 workers: %d requests, %d failed, by VERSION (- slow) %v", time.Since(begin).Round(time.Millisecond), n, failed, versions)
 		if failed != 0 {
 			t.Errorf("%d of %d requests failed during the rollout: %v", failed, n, errs)
 		}
@@ -130,7 +137,7 @@ func TestDockerServicesBehindALB(t *testing.T) {
 	})
 
 	t.Run("a killed container fails a bounded burst at most", func(t *testing.T) {
-		l := startLoad(a.url+"/", 4)
+		l := startLoad([]string{a.url + "/"}, 4)
 		victim := arnsOf(e.serviceTasks("web", types.DesiredStatusRunning))[0]
 		begin := time.Now()
 		e.killContainer(victim)
@@ -412,10 +419,12 @@ type loadLoop struct {
 	wg         sync.WaitGroup
 }
 
-func startLoad(url string, workers int) *loadLoop {
+// startLoad runs workers, worker i sending to urls[i % len(urls)].
+func startLoad(urls []string, workers int) *loadLoop {
 	l := &loadLoop{versions: map[string]int{}, stop: make(chan struct{})}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
-	for range workers {
+	for i := range workers {
+		url := urls[i%len(urls)]
 		l.wg.Go(func() {
 			for {
 				select {
@@ -458,9 +467,38 @@ func getVersion(c *http.Client, url string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var d description
-	if resp.StatusCode != 200 || json.Unmarshal(b, &d) != nil {
+	if resp.StatusCode != 200 {
 		return "", fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
 	}
+	var d description
+	if json.Unmarshal(b, &d) != nil {
+		return "-", nil // not the echo server's description: a relayed page
+	}
 	return d.Env["VERSION"], nil
+}
+
+// slowPage serves a page that answers after d on the host, and returns
+// its URL as the engine's containers (bridge network) reach it.
+func (e *dockerEnv) slowPage(d time.Duration) string {
+	e.t.Helper()
+	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(d)
+		_, _ = io.WriteString(w, "slow")
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	e.t.Cleanup(func() { srv.Close() })
+	nw, err := e.docker.NetworkInspect(e.t.Context(), "bridge", client.NetworkInspectOptions{})
+	if err != nil || len(nw.Network.IPAM.Config) == 0 {
+		e.t.Fatalf("inspect the bridge network: %v", err)
+	}
+	cfg := nw.Network.IPAM.Config[0]
+	gw := cfg.Gateway
+	if !gw.IsValid() {
+		gw = cfg.Subnet.Addr().Next() // Docker gives the bridge the subnet's first address
+	}
+	return fmt.Sprintf("http://%s:%d/", gw, ln.Addr().(*net.TCPAddr).Port)
 }
