@@ -263,28 +263,13 @@ func (w *walker) list(s *vshape) bool {
 			w.skipSpace()
 			n++
 			w.path = append(w.path, pathSeg{index: n, elem: true})
-			if w.pos < len(w.data) && w.data[w.pos] == 'n' {
-				if !w.literal("null") {
-					return false
-				}
-				w.fail("null", "Member must not be null")
-			} else if !w.value(s.elem) {
+			done, ok := w.element(s.elem, ']', "ARRAY")
+			if !ok {
 				return false
 			}
-			w.path = w.path[:len(w.path)-1]
-			w.skipSpace()
-			if w.pos >= len(w.data) {
-				return w.syntax("Unexpected end-of-input: expected close marker for ARRAY")
-			}
-			if w.data[w.pos] == ',' {
-				w.pos++
-				continue
-			}
-			if w.data[w.pos] == ']' {
-				w.pos++
+			if done {
 				break
 			}
-			return w.unexpected("was expecting comma to separate ARRAY entries")
 		}
 	}
 	w.leave()
@@ -329,28 +314,13 @@ func (w *walker) mapValue(s *vshape) bool {
 			if s.key != nil && s.key.kind == vString && s.key.hasStringConstraints() {
 				w.checkString(s.key, key)
 			}
-			if w.pos < len(w.data) && w.data[w.pos] == 'n' {
-				if !w.literal("null") {
-					return false
-				}
-				w.fail("null", "Member must not be null")
-			} else if !w.value(s.elem) {
+			done, ok := w.element(s.elem, '}', "OBJECT")
+			if !ok {
 				return false
 			}
-			w.path = w.path[:len(w.path)-1]
-			w.skipSpace()
-			if w.pos >= len(w.data) {
-				return w.syntax("Unexpected end-of-input: expected close marker for OBJECT")
-			}
-			if w.data[w.pos] == ',' {
-				w.pos++
-				continue
-			}
-			if w.data[w.pos] == '}' {
-				w.pos++
+			if done {
 				break
 			}
-			return w.unexpected("was expecting comma to separate OBJECT entries")
 		}
 	}
 	w.leave()
@@ -581,3 +551,30 @@ func (w *walker) enter() bool {
 }
 
 func (w *walker) leave() { w.depth-- }
+
+// element checks one list element or map value (whose path segment the
+// caller pushed) and consumes the separator after it: done is true at the
+// closing bracket; ok is false when the walk must stop.
+func (w *walker) element(elem *vshape, closer byte, kind string) (done, ok bool) {
+	if w.pos < len(w.data) && w.data[w.pos] == 'n' {
+		if !w.literal("null") {
+			return false, false
+		}
+		w.fail("null", "Member must not be null")
+	} else if !w.value(elem) {
+		return false, false
+	}
+	w.path = w.path[:len(w.path)-1]
+	w.skipSpace()
+	switch {
+	case w.pos >= len(w.data):
+		return false, w.syntax("Unexpected end-of-input: expected close marker for " + kind)
+	case w.data[w.pos] == ',':
+		w.pos++
+		return false, true
+	case w.data[w.pos] == closer:
+		w.pos++
+		return true, true
+	}
+	return false, w.unexpected("was expecting comma to separate " + kind + " entries")
+}
