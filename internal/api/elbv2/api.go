@@ -117,15 +117,16 @@ const (
 
 // Quotas (the AWS defaults per region and account).
 const (
-	maxLoadBalancers     = 50
-	maxTargetGroups      = 3000
-	maxListenersPerLB    = 50
-	maxRulesPerLB        = 100 // not counting default rules
-	maxTargetsPerTG      = 1000
-	maxTagsPerResource   = 50
-	maxTGsPerAction      = 5
-	maxConditionValues   = 5
-	maxRegistrationsByID = 100
+	maxLoadBalancers      = 50
+	maxTargetGroups       = 3000
+	maxListenersPerLB     = 50
+	maxRulesPerLB         = 100 // not counting default rules
+	maxTargetsPerTG       = 1000
+	maxTagsPerResource    = 50
+	maxTGsPerAction       = 5
+	maxConditionValues    = 5 // over all conditions of a rule
+	maxValuesPerCondition = 3
+	maxRegistrationsByID  = 100
 )
 
 func validation(format string, args ...any) error { return errs.New(ValidationError, format, args...) }

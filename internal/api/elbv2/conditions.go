@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/quayside/quayside/internal/store"
 )
@@ -11,9 +12,12 @@ import (
 var (
 	pathPatternRE = regexp.MustCompile(`^[A-Za-z0-9_\-.$/~"'@:+&*?]+$`)
 	hostHeaderRE  = regexp.MustCompile(`^[A-Za-z0-9\-.*?]+$`)
-	headerNameRE  = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$")
-	methodRE      = regexp.MustCompile(`^[A-Z_\-]+$`)
-	printableRE   = regexp.MustCompile(`^[^\x00-\x1f\x7f]*$`)
+	// A host header names a domain: at least one '.', and only letters
+	// (or wildcards standing for them) after the last one.
+	hostTLDRE    = regexp.MustCompile(`\.[A-Za-z*?]+$`)
+	headerNameRE = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$")
+	methodRE     = regexp.MustCompile(`^[A-Z_\-]+$`)
+	printableRE  = regexp.MustCompile(`^[^\x00-\x1f\x7f]*$`)
 )
 
 var conditionFields = []string{store.CondHTTPHeader, store.CondHTTPRequestMethod, store.CondHostHeader,
@@ -22,7 +26,9 @@ var conditionFields = []string{store.CondHTTPHeader, store.CondHTTPRequestMethod
 // conditionsIn checks a rule's conditions as ELBv2 does and normalises
 // them: path-pattern and host-header from Values or their config; at most
 // one condition of each field but http-header and query-string; at most
-// five values over all conditions.
+// three values in one condition and five over all conditions ("You can
+// specify up to three comparison strings per condition and up to five per
+// rule", ALB guide, Listener rules).
 func conditionsIn(cs []RuleCondition) ([]store.Condition, error) {
 	if len(cs) == 0 {
 		return nil, validation("A rule must have at least one condition")
@@ -45,7 +51,11 @@ func conditionsIn(cs []RuleCondition) ([]store.Condition, error) {
 		if err != nil {
 			return nil, err
 		}
-		total += len(sc.Values) + len(sc.QueryValues)
+		n := len(sc.Values) + len(sc.QueryValues)
+		if n > maxValuesPerCondition {
+			return nil, validation("A '%s' condition can only have '%d' values", c.Field, maxValuesPerCondition)
+		}
+		total += n
 		out = append(out, sc)
 	}
 	if total > maxConditionValues {
@@ -120,6 +130,9 @@ func conditionIn(c RuleCondition) (store.Condition, error) {
 			if err == nil && (len(v) > 128 || !hostHeaderRE.MatchString(v)) {
 				err = validation("The host header '%s' is not valid: at most 128 characters from A-Z, a-z, 0-9, - . * ?", v)
 			}
+			if err == nil && !hostTLDRE.MatchString(v) {
+				err = validation("The host header '%s' is not valid: it must include at least one '.' character and only alphabetical characters after the final '.'", v)
+			}
 		}
 	case store.CondHTTPHeader:
 		h := c.HttpHeaderConfig
@@ -132,6 +145,8 @@ func conditionIn(c RuleCondition) (store.Condition, error) {
 			err = validation("An 'http-header' condition must have an HTTP header name")
 		case len(h.HttpHeaderName) > 40 || !headerNameRE.MatchString(h.HttpHeaderName):
 			err = validation("The HTTP header name '%s' is not valid", h.HttpHeaderName)
+		case strings.EqualFold(h.HttpHeaderName, "Host"):
+			err = validation("An 'http-header' condition cannot match the 'Host' header; use a 'host-header' condition")
 		case len(h.Values) == 0:
 			err = validation("An 'http-header' condition must have at least one value")
 		default:
