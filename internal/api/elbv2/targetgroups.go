@@ -120,7 +120,7 @@ func applyHealth(hc *store.HealthCheck, protocol string, in healthIn) error {
 		if hc.Protocol == store.ProtocolTCP {
 			return validation("A health check matcher cannot be set for the 'TCP' health check protocol")
 		}
-		if err := checkMatcher(in.matcher.HttpCode); err != nil {
+		if err := checkMatcher(in.matcher.HttpCode, protocol); err != nil {
 			return err
 		}
 		hc.Matcher = in.matcher.HttpCode
@@ -131,12 +131,18 @@ func applyHealth(hc *store.HealthCheck, protocol string, in healthIn) error {
 	return nil
 }
 
-// checkMatcher accepts "200", "200,202" and "200-299" with codes 200–499.
-func checkMatcher(m string) error {
-	bad := validation("Health check matcher HTTP code '%s' must be a code, a comma-separated list or a range of codes between 200 and 499", m)
+// checkMatcher accepts "200", "200,202" and "200-299" with codes 200–499
+// for HTTP target groups (Application Load Balancers) and 200–599 for TCP
+// ones (Network Load Balancers), as the API reference's Matcher says.
+func checkMatcher(m, protocol string) error {
+	hi := 499
+	if protocol == store.ProtocolTCP {
+		hi = 599
+	}
+	bad := validation("Health check matcher HTTP code '%s' must be a code, a comma-separated list or a range of codes between 200 and %d", m, hi)
 	code := func(s string) (int, bool) {
 		n, err := strconv.Atoi(s)
-		return n, err == nil && len(s) == 3 && n >= 200 && n <= 499
+		return n, err == nil && len(s) == 3 && n >= 200 && n <= hi
 	}
 	if m == "" {
 		return bad

@@ -196,3 +196,28 @@ func TestTargetGroupAttributes(t *testing.T) {
 		t.Errorf("tcp defaults %v", got)
 	}
 }
+
+// TestHealthCheckMatcherRange: a matcher takes codes 200–499 on HTTP
+// target groups and 200–599 on TCP ones (API reference, Matcher).
+func TestHealthCheckMatcherRange(t *testing.T) {
+	e := start(t)
+	create := func(name string, proto types.ProtocolEnum, codes string) (*elb.CreateTargetGroupOutput, error) {
+		return e.c.CreateTargetGroup(e.ctx, &elb.CreateTargetGroupInput{Name: aws.String(name), Protocol: proto, Port: aws.Int32(80),
+			HealthCheckProtocol: types.ProtocolEnumHttp, Matcher: &types.Matcher{HttpCode: aws.String(codes)}})
+	}
+	out, err := create("tcp", types.ProtocolEnumTcp, "200-599")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := out.TargetGroups[0].Matcher; m == nil || aws.ToString(m.HttpCode) != "200-599" {
+		t.Errorf("matcher %+v", m)
+	}
+	if _, err := e.c.ModifyTargetGroup(e.ctx, &elb.ModifyTargetGroupInput{TargetGroupArn: out.TargetGroups[0].TargetGroupArn,
+		Matcher: &types.Matcher{HttpCode: aws.String("200,503")}}); err != nil {
+		t.Errorf("modify tcp matcher: %v", err)
+	}
+	_, err = create("tcp-600", types.ProtocolEnumTcp, "600")
+	wantCode(t, err, "ValidationError", "between 200 and 599")
+	_, err = create("http", types.ProtocolEnumHttp, "200-599")
+	wantCode(t, err, "ValidationError", "between 200 and 499")
+}
