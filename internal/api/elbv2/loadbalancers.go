@@ -37,6 +37,11 @@ const (
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9-]+$`)
 
+// maxDescribeLBArns is how many load balancers DescribeLoadBalancers
+// takes by ARN ("You can specify up to 20 load balancers in a single
+// call", API reference).
+const maxDescribeLBArns = 20
+
 // validateLBName checks a load balancer name as ELBv2 does.
 func validateLBName(name string) error {
 	switch {
@@ -149,6 +154,9 @@ func (a *API) zone(i int) string {
 func (a *API) describeLoadBalancers(ctx context.Context, in *DescribeLoadBalancersInput) (*DescribeLoadBalancersOutput, error) {
 	if len(in.LoadBalancerArns) > 0 && len(in.Names) > 0 {
 		return nil, validation("Load balancer names and load balancer ARNs cannot be specified at the same time")
+	}
+	if len(in.LoadBalancerArns) > maxDescribeLBArns {
+		return nil, validation("At most %d load balancer ARNs can be specified", maxDescribeLBArns)
 	}
 	var lbs []*store.LoadBalancerRecord
 	err := a.view(ctx, func(tx store.ReadTx) error {

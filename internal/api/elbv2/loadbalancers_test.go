@@ -126,6 +126,16 @@ func TestDescribeLoadBalancers(t *testing.T) {
 	wantCode(t, err, "ValidationError", "cannot be specified at the same time")
 	_, err = e.c.DescribeLoadBalancers(e.ctx, &elb.DescribeLoadBalancersInput{Marker: aws.String("bogus")})
 	wantCode(t, err, "ValidationError", "marker")
+	// Up to 20 ARNs a call (API reference, DescribeLoadBalancers).
+	many := make([]string, 21)
+	for i := range many {
+		many[i] = arns[i%3]
+	}
+	if out, err := e.c.DescribeLoadBalancers(e.ctx, &elb.DescribeLoadBalancersInput{LoadBalancerArns: many[:20]}); err != nil || len(out.LoadBalancers) != 20 {
+		t.Errorf("20 arns: %v", err)
+	}
+	_, err = e.c.DescribeLoadBalancers(e.ctx, &elb.DescribeLoadBalancersInput{LoadBalancerArns: many})
+	wantCode(t, err, "ValidationError", "At most 20 load balancer ARNs")
 }
 
 func TestLoadBalancerAttributesAndDelete(t *testing.T) {
