@@ -47,6 +47,16 @@ func intRange(lo, hi int) func(string) string {
 	}
 }
 
+// offOr accepts "off" or what check accepts.
+func offOr(check func(string) string) func(string) string {
+	return func(v string) string {
+		if v == "off" || check(v) == "" {
+			return ""
+		}
+		return "must be 'off' or " + strings.TrimPrefix(check(v), "must be ")
+	}
+}
+
 func oneOf(vals ...string) func(string) string {
 	return func(v string) string {
 		if slices.Contains(vals, v) {
@@ -90,10 +100,10 @@ var (
 		{store.TGAttrDeregistrationDelay, "300", intRange(0, 3600)},
 		{store.TGAttrStickinessEnabled, "false", boolValue},
 		{"load_balancing.cross_zone.enabled", "use_load_balancer_configuration", oneOf("true", "false", "use_load_balancer_configuration")},
-		{"target_group_health.dns_failover.minimum_healthy_targets.count", "1", anyValue},
-		{"target_group_health.dns_failover.minimum_healthy_targets.percentage", "off", anyValue},
-		{"target_group_health.unhealthy_state_routing.minimum_healthy_targets.count", "1", anyValue},
-		{"target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage", "off", anyValue},
+		{"target_group_health.dns_failover.minimum_healthy_targets.count", "1", offOr(intRange(1, maxTargetsPerTG))},
+		{"target_group_health.dns_failover.minimum_healthy_targets.percentage", "off", offOr(intRange(1, 100))},
+		{"target_group_health.unhealthy_state_routing.minimum_healthy_targets.count", "1", intRange(1, maxTargetsPerTG)},
+		{"target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage", "off", offOr(intRange(1, 100))},
 	}
 	httpTGAttrs = append(slices.Clone(tgCommonAttrs),
 		attr{store.TGAttrStickinessType, "lb_cookie", oneOf("lb_cookie", "app_cookie")},
@@ -109,9 +119,15 @@ var (
 		attr{"deregistration_delay.connection_termination.enabled", "false", boolValue},
 		attr{"preserve_client_ip.enabled", "true", boolValue},
 		attr{"proxy_protocol_v2.enabled", "false", oneOf("false")},
-		attr{"target_health_state.unhealthy.connection_termination.enabled", "true", boolValue},
-		attr{"target_health_state.unhealthy.draining_interval_seconds", "0", intRange(0, 360000)},
+		attr{tgAttrUnhealthyTermination, "true", boolValue},
+		attr{tgAttrUnhealthyDraining, "0", intRange(0, 360000)},
 	)
+)
+
+// Network Load Balancer attributes on unhealthy targets.
+const (
+	tgAttrUnhealthyTermination = "target_health_state.unhealthy.connection_termination.enabled"
+	tgAttrUnhealthyDraining    = "target_health_state.unhealthy.draining_interval_seconds"
 )
 
 func appCookieName(v string) string {
@@ -270,9 +286,8 @@ func (a *API) modifyTGAttributes(ctx context.Context, in *ModifyTargetGroupAttri
 		if err := applyAttrs(tg.Attributes, tgAttrSet(tg), "Target group", kvs); err != nil {
 			return err
 		}
-		if tg.Attributes[store.TGAttrStickinessType] == "app_cookie" && tg.Attributes[store.TGAttrStickinessEnabled] == "true" &&
-			tg.Attributes[store.TGAttrAppCookieName] == "" {
-			return errs.New(errInvalidConfig, "The attribute 'stickiness.app_cookie.cookie_name' must be specified for stickiness type 'app_cookie'")
+		if err := checkTGAttrs(tg.Attributes); err != nil {
+			return err
 		}
 		return store.PutJSON(tx, store.TargetGroupKey(tg.ID), tg)
 	})
@@ -280,4 +295,18 @@ func (a *API) modifyTGAttributes(ctx context.Context, in *ModifyTargetGroupAttri
 		return nil, err
 	}
 	return &ModifyTargetGroupAttributesOutput{Attributes: tgAttrsOut(tg.Attributes)}, nil
+}
+
+// checkTGAttrs checks the rules that tie a target group's attributes
+// together (API reference, TargetGroupAttribute).
+func checkTGAttrs(m map[string]string) error {
+	if m[store.TGAttrStickinessType] == "app_cookie" && m[store.TGAttrStickinessEnabled] == "true" && m[store.TGAttrAppCookieName] == "" {
+		return errs.New(errInvalidConfig, "The attribute 'stickiness.app_cookie.cookie_name' must be specified for stickiness type 'app_cookie'")
+	}
+	// "This attribute can only be configured when
+	// target_health_state.unhealthy.connection_termination.enabled is false."
+	if v, ok := m[tgAttrUnhealthyDraining]; ok && v != "0" && m[tgAttrUnhealthyTermination] == "true" {
+		return errs.New(errInvalidConfig, "The attribute '%s' can only be set when '%s' is 'false'", tgAttrUnhealthyDraining, tgAttrUnhealthyTermination)
+	}
+	return nil
 }

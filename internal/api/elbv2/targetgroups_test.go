@@ -221,3 +221,63 @@ func TestHealthCheckMatcherRange(t *testing.T) {
 	_, err = create("http", types.ProtocolEnumHttp, "200-599")
 	wantCode(t, err, "ValidationError", "between 200 and 499")
 }
+
+// TestTargetGroupHealthAttributes: the target_group_health.* attributes
+// take 'off' or a number in range, and an NLB group's unhealthy draining
+// interval only with connection termination off (API reference,
+// TargetGroupAttribute); a refused change leaves the attributes as they
+// were.
+func TestTargetGroupHealthAttributes(t *testing.T) {
+	e := start(t)
+	tcp := e.tg("tcp", types.ProtocolEnumTcp, types.TargetTypeEnumIp)
+	set := func(kv ...string) (map[string]string, error) {
+		var as []types.TargetGroupAttribute
+		for i := 0; i < len(kv); i += 2 {
+			as = append(as, types.TargetGroupAttribute{Key: aws.String(kv[i]), Value: aws.String(kv[i+1])})
+		}
+		out, err := e.c.ModifyTargetGroupAttributes(e.ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: tcp.TargetGroupArn, Attributes: as})
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]string{}
+		for _, a := range out.Attributes {
+			m[aws.ToString(a.Key)] = aws.ToString(a.Value)
+		}
+		return m, nil
+	}
+	const (
+		dnsCount  = "target_group_health.dns_failover.minimum_healthy_targets.count"
+		dnsPct    = "target_group_health.dns_failover.minimum_healthy_targets.percentage"
+		routCount = "target_group_health.unhealthy_state_routing.minimum_healthy_targets.count"
+		routPct   = "target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage"
+		term      = "target_health_state.unhealthy.connection_termination.enabled"
+		drain     = "target_health_state.unhealthy.draining_interval_seconds"
+	)
+	got, err := set(dnsCount, "off", dnsPct, "50", routCount, "2", routPct, "100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[dnsCount] != "off" || got[dnsPct] != "50" || got[routCount] != "2" || got[routPct] != "100" {
+		t.Errorf("after modify %v", got)
+	}
+	for _, kv := range [][2]string{{dnsCount, "many"}, {dnsCount, "0"}, {dnsPct, "101"}, {routCount, "off"}, {routPct, "0"}} {
+		_, err := set(kv[0], kv[1])
+		wantCode(t, err, "ValidationError", kv[0], kv[1])
+	}
+	_, err = set(drain, "30")
+	wantCode(t, err, "InvalidConfigurationRequest", "only be set when '"+term+"' is 'false'")
+	if got, err = set(term, "false", drain, "30"); err != nil || got[drain] != "30" {
+		t.Fatalf("draining interval with termination off: %v %v", err, got)
+	}
+	_, err = set(term, "true")
+	wantCode(t, err, "InvalidConfigurationRequest")
+	d, err := e.c.DescribeTargetGroupAttributes(e.ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: tcp.TargetGroupArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range d.Attributes {
+		if k, v := aws.ToString(a.Key), aws.ToString(a.Value); (k == term && v != "false") || (k == drain && v != "30") || (k == dnsCount && v != "off") {
+			t.Errorf("refused changes left %s = %s", k, v)
+		}
+	}
+}
