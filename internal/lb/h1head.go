@@ -271,6 +271,10 @@ func (h *head) connection(value []byte) {
 			h.connKeepAlive = true
 		case equalFold(tok, "upgrade"):
 			h.connUpgrade = true
+		case equalFold(tok, "content-length"), equalFold(tok, "host"):
+			// Framing and routing stay end to end whatever Connection
+			// names: a body forwarded without its length is read by
+			// the target as another request.
 		default:
 			h.connTokens = append(h.connTokens, tok)
 		}

@@ -1,0 +1,170 @@
+package lb
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/quayside/quayside/internal/store"
+)
+
+// rawTarget is a scripted HTTP target: it parses requests with net/http and
+// writes whatever answer writes, byte for byte (an empty answer closes the
+// connection). It records each request's method and path, and how many
+// requests each connection carried.
+type rawTarget struct {
+	addr   string
+	n      atomic.Int64 // requests so far
+	mu     sync.Mutex
+	seen   []string
+	perCon []int
+}
+
+func newRawTarget(t *testing.T, answer func(n int64, r *http.Request, body []byte) string) *rawTarget {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	rt := &rawTarget{addr: ln.Addr().String()}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go rt.serve(c, answer)
+		}
+	}()
+	return rt
+}
+
+func (rt *rawTarget) serve(c net.Conn, answer func(int64, *http.Request, []byte) string) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	rt.mu.Lock()
+	i := len(rt.perCon)
+	rt.perCon = append(rt.perCon, 0)
+	rt.mu.Unlock()
+	for {
+		r, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		n := rt.n.Add(1)
+		rt.mu.Lock()
+		rt.seen = append(rt.seen, r.Method+" "+r.URL.Path)
+		rt.perCon[i]++
+		rt.mu.Unlock()
+		out := answer(n, r, body)
+		if out == "" {
+			return
+		}
+		if _, err := io.WriteString(c, out); err != nil {
+			return
+		}
+	}
+}
+
+func (rt *rawTarget) requests() []string {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return append([]string(nil), rt.seen...)
+}
+
+// rawSetup serves a scripted target behind an application load balancer
+// (TCP health checks, so the script sees only proxied requests).
+func rawSetup(t *testing.T, answer func(n int64, r *http.Request, body []byte) string) (*harness, string, *rawTarget) {
+	h := newHarness(t)
+	rt := newRawTarget(t, answer)
+	tg := h.tg(store.ProtocolHTTP, &store.HealthCheck{Enabled: true, Protocol: store.ProtocolTCP, Port: "traffic-port",
+		IntervalSeconds: 1, TimeoutSeconds: 1, HealthyThreshold: 2, UnhealthyThreshold: 2}, nil)
+	h.register(tg, rt.addr)
+	_, addr := h.listener(h.lbRecord(store.LBTypeApplication), store.ProtocolHTTP, fwd(tg))
+	h.waitState(tg, rt.addr, store.TargetHealthy, 5*time.Second)
+	h.waitHealthy(tg)
+	return h, addr, rt
+}
+
+func okAnswer(body string) string {
+	return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+}
+
+// echoAnswer answers with the request's method, path and body.
+func echoAnswer(_ int64, r *http.Request, body []byte) string {
+	return okAnswer(fmt.Sprintf("%s %s %q", r.Method, r.URL.Path, body))
+}
+
+// conversation sends each request on one connection and reads each
+// answer before the next request.
+func conversation(t *testing.T, addr string, reqs ...string) []string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	var out []string
+	for _, req := range reqs {
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			out = append(out, "error: "+err.Error())
+			return out
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		out = append(out, fmt.Sprintf("%d %s", resp.StatusCode, b))
+	}
+	return out
+}
+
+// TestH1ConnectionCannotDropFraming: a Connection header naming
+// Content-Length must not make the proxy forward the body without its
+// length, or the target reads the body as a second, smuggled request
+// (RFC 9110 7.6.1 lets a proxy drop the fields Connection names; framing
+// fields cannot be among them).
+func TestH1ConnectionCannotDropFraming(t *testing.T) {
+	t.Parallel()
+	_, addr, rt := rawSetup(t, echoAnswer)
+	smuggled := "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+	got := conversation(t, addr,
+		fmt.Sprintf("POST /a HTTP/1.1\r\nHost: x\r\nConnection: Content-Length\r\nContent-Length: %d\r\n\r\n%s", len(smuggled), smuggled),
+		"GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+	want := []string{fmt.Sprintf("200 POST /a %q", smuggled), `200 GET /after ""`}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("answers %q, want %q; the target saw %q", got, want, rt.requests())
+	}
+	for _, r := range rt.requests() {
+		if strings.Contains(r, "smuggled") {
+			t.Errorf("the target saw a smuggled request: %q", rt.requests())
+		}
+	}
+}
+
+// TestH1ResponseConnectionKeepsLength: a target's Connection header naming
+// Content-Length does not strip the length the client needs to frame the
+// answer on its keep-alive connection.
+func TestH1ResponseConnectionKeepsLength(t *testing.T) {
+	t.Parallel()
+	_, addr, _ := rawSetup(t, func(_ int64, r *http.Request, _ []byte) string {
+		return "HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: 2\r\n\r\nok"
+	})
+	got := conversation(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if fmt.Sprint(got) != "[200 ok 200 ok]" {
+		t.Errorf("answers %q", got)
+	}
+}
