@@ -168,3 +168,51 @@ func TestH1ResponseConnectionKeepsLength(t *testing.T) {
 		t.Errorf("answers %q", got)
 	}
 }
+
+// TestH1TargetSendsMoreThanItsLength: bytes a target sends beyond the
+// answer's end (more than its Content-Length, a body after a 204 or a HEAD
+// answer) must not be read as the answer to the next request on that
+// connection — another client's.
+func TestH1TargetSendsMoreThanItsLength(t *testing.T) {
+	t.Parallel()
+	const poison = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\npoison"
+	for _, c := range []struct{ name, first, req string }{
+		{"content-length", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + poison, "GET"},
+		{"204 with a body", "HTTP/1.1 204 No Content\r\n\r\n" + poison, "GET"},
+		{"HEAD with a body", "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n" + poison, "HEAD"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, addr, _ := rawSetup(t, func(n int64, r *http.Request, _ []byte) string {
+				if n == 1 {
+					return c.first
+				}
+				return okAnswer("fresh")
+			})
+			conversation(t, addr, c.req+" / HTTP/1.1\r\nHost: x\r\n\r\n")
+			// Another client: the proxy reuses its pooled connection.
+			got := conversation(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			if fmt.Sprint(got) != "[200 fresh]" {
+				t.Errorf("the next client got %q", got)
+			}
+		})
+	}
+}
+
+// TestH1Unsolicited101: a 101 the client did not ask for (no Upgrade) is
+// not passed on, nor is the connection, now in another protocol, pooled.
+func TestH1Unsolicited101(t *testing.T) {
+	t.Parallel()
+	_, addr, _ := rawSetup(t, func(n int64, r *http.Request, _ []byte) string {
+		if n == 1 {
+			return "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\npoison"
+		}
+		return okAnswer("fresh")
+	})
+	if got := conversation(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); len(got) != 1 || !strings.HasPrefix(got[0], "502 ") {
+		t.Errorf("unsolicited 101: %q, want 502", got)
+	}
+	if got := conversation(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); fmt.Sprint(got) != "[200 fresh]" {
+		t.Errorf("the next client got %q", got)
+	}
+}

@@ -222,7 +222,13 @@ func (hc *h1conn) exchange(bc *bconn, reused bool, ls *listenerSnap, g *groupSna
 			}
 		}
 	}
-	if resp.status == 101 && r.connUpgrade {
+	if resp.status == 101 {
+		if !r.connUpgrade {
+			// A switch nobody asked for: the connection now speaks
+			// something else.
+			bc.close()
+			return hc.failed(502), false
+		}
 		hc.upgrade(bc)
 		return doneClose, false
 	}
@@ -279,7 +285,11 @@ func (hc *h1conn) relay(bc *bconn, g *groupSnap, b *backend, tick func()) outcom
 	case frameReChunk, frameToEOF:
 		err = copyToEOF(hc.bw, bc.br, fr == frameReChunk, tick)
 	}
-	reuse := err == nil && fr != frameReChunk && fr != frameToEOF && !resp.connClose && (resp.minor == 1 || resp.connKeepAlive)
+	// Bytes already there past the answer's end (more than its length, a
+	// body after a 204 or a HEAD answer) would be read as the answer to
+	// the connection's next request: such a connection is not reused.
+	reuse := err == nil && fr != frameReChunk && fr != frameToEOF && !resp.connClose && (resp.minor == 1 || resp.connKeepAlive) &&
+		bc.br.Buffered() == 0
 	if reuse {
 		b.putConn(bc)
 	} else {
