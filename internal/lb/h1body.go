@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"strconv"
+	"math"
 )
 
 // Body copies tell which side failed: a read error is the source's, a
@@ -60,9 +60,14 @@ func copyN(dst *bufio.Writer, src *bufio.Reader, n int64, tick func()) error {
 }
 
 // copyChunked copies a chunked body; frame keeps the chunk framing and
-// trailers as they are (HTTP/1.1 on the other side), else only the data
-// goes through (an HTTP/1.0 client, whose response ends with the
-// connection).
+// trailers (HTTP/1.1 on the other side), else only the data goes through
+// (an HTTP/1.0 client, whose response ends with the connection).
+//
+// The framing is parsed strictly (RFC 9112 7.1: CRLF line ends, hex
+// sizes, no stray bytes) and written anew — sizes in plain hex, chunk
+// extensions dropped — rather than passed on as it came: a lenient parse
+// forwarded byte for byte is how a proxy and its target come to disagree
+// on where a body ends.
 func copyChunked(dst *bufio.Writer, src *bufio.Reader, frame bool, tick func()) error {
 	for {
 		line, err := readLine(dst, src, tick)
@@ -74,7 +79,8 @@ func copyChunked(dst *bufio.Writer, src *bufio.Reader, frame bool, tick func()) 
 			return srcError{err}
 		}
 		if frame {
-			if _, err := dst.Write(line); err != nil {
+			writeHex(dst, size)
+			if _, err := dst.Write(crlf); err != nil {
 				return dstError{err}
 			}
 		}
@@ -84,11 +90,11 @@ func copyChunked(dst *bufio.Writer, src *bufio.Reader, frame bool, tick func()) 
 		if err := copyN(dst, src, size, tick); err != nil {
 			return err
 		}
-		crlf, err := readLine(dst, src, tick)
+		end, err := readLine(dst, src, tick)
 		if err != nil {
 			return err
 		}
-		if len(bytes.TrimRight(crlf, "\r\n")) != 0 {
+		if string(end) != "\r\n" {
 			return srcError{errChunk}
 		}
 		if frame {
@@ -99,6 +105,8 @@ func copyChunked(dst *bufio.Writer, src *bufio.Reader, frame bool, tick func()) 
 	}
 }
 
+// copyTrailers copies the trailer section after the last chunk: field
+// lines, each checked as a head's would be, then the empty line.
 func copyTrailers(dst *bufio.Writer, src *bufio.Reader, frame bool, tick func()) error {
 	for total := 0; ; {
 		line, err := readLine(dst, src, tick)
@@ -108,52 +116,112 @@ func copyTrailers(dst *bufio.Writer, src *bufio.Reader, frame bool, tick func())
 		if total += len(line); total > maxHead {
 			return srcError{errHeadTooLarge}
 		}
+		last := string(line) == "\r\n"
+		if !last && !validTrailer(line) {
+			return srcError{errChunk}
+		}
 		if frame {
 			if _, err := dst.Write(line); err != nil {
 				return dstError{err}
 			}
 		}
-		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+		if last {
 			return nil
 		}
 	}
 }
 
-// readLine reads one line (with its LF) of at most the reader's buffer.
+// validTrailer: "name: value" CRLF, a token name, no folding, no CR or NUL
+// in the value.
+func validTrailer(line []byte) bool {
+	body, ok := bytes.CutSuffix(line, crlf)
+	if !ok || len(body) == 0 || body[0] == ' ' || body[0] == '\t' {
+		return false
+	}
+	name, value, ok := bytes.Cut(body, []byte{':'})
+	return ok && len(name) > 0 && isToken(name) && bytes.IndexByte(value, '\r') < 0 && bytes.IndexByte(value, 0) < 0
+}
+
+// readLine reads one line (with its LF) of at most the reader's buffer;
+// a longer one is a malformed body.
 func readLine(dst *bufio.Writer, src *bufio.Reader, tick func()) ([]byte, error) {
 	if err := fill(dst, src, tick); err != nil {
 		return nil, err
 	}
 	line, err := src.ReadSlice('\n')
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
+	switch {
+	case err == io.EOF:
+		return nil, srcError{io.ErrUnexpectedEOF}
+	case err == bufio.ErrBufferFull:
+		return nil, srcError{errChunk}
+	case err != nil:
 		return nil, srcError{err}
 	}
 	return line, nil
 }
 
+// chunkSize parses a chunk-size line: 1*HEXDIG, then optionally BWS ";"
+// and extensions (without control characters), then CRLF. A sign, a 0x
+// prefix, spaces without an extension or a bare LF are errors.
 func chunkSize(line []byte) (int64, error) {
-	line = bytes.TrimRight(line, "\r\n")
-	if i := bytes.IndexByte(line, ';'); i >= 0 {
-		line = line[:i]
-	}
-	line = bytes.TrimSpace(line)
-	if len(line) == 0 || len(line) > 16 {
+	body, ok := bytes.CutSuffix(line, crlf)
+	if !ok {
 		return 0, errChunk
 	}
-	n, err := strconv.ParseInt(string(line), 16, 64)
-	if err != nil || n < 0 {
+	var n int64
+	i := 0
+	for ; i < len(body); i++ {
+		d := unhex(body[i])
+		if d < 0 {
+			break
+		}
+		if n > math.MaxInt64>>4 {
+			return 0, errChunk
+		}
+		n = n<<4 | int64(d)
+	}
+	if i == 0 {
 		return 0, errChunk
+	}
+	if ext := bytes.TrimLeft(body[i:], " \t"); len(ext) > 0 || i < len(body) {
+		if len(ext) == 0 || ext[0] != ';' {
+			return 0, errChunk
+		}
+		for _, c := range ext {
+			if c < ' ' && c != '\t' || c == 0x7f {
+				return 0, errChunk
+			}
+		}
 	}
 	return n, nil
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+// writeHex writes n in lower-case hex without allocating.
+func writeHex(w *bufio.Writer, n int64) {
+	shift := 60
+	for shift > 0 && n>>shift == 0 {
+		shift -= 4
+	}
+	for ; shift >= 0; shift -= 4 {
+		_ = w.WriteByte("0123456789abcdef"[n>>shift&0xf])
+	}
 }
 
 // copyToEOF copies until the source ends; chunk frames what it copies as
 // a chunked body (an HTTP/1.1 client then keeps its connection).
 func copyToEOF(dst *bufio.Writer, src *bufio.Reader, chunk bool, tick func()) error {
-	var sizeBuf [20]byte
 	for {
 		if err := fill(dst, src, tick); err != nil {
 			if !errors.Is(err, io.EOF) {
@@ -168,9 +236,8 @@ func copyToEOF(dst *bufio.Writer, src *bufio.Reader, chunk bool, tick func()) er
 		}
 		p, _ := src.Peek(src.Buffered())
 		if chunk {
-			b := strconv.AppendInt(sizeBuf[:0], int64(len(p)), 16)
-			b = append(b, '\r', '\n')
-			if _, err := dst.Write(b); err != nil {
+			writeHex(dst, int64(len(p)))
+			if _, err := dst.Write(crlf); err != nil {
 				return dstError{err}
 			}
 		}

@@ -216,3 +216,34 @@ func TestH1Unsolicited101(t *testing.T) {
 		t.Errorf("the next client got %q", got)
 	}
 }
+
+// TestH1ChunkedReframed: a chunked body reaches the other side in
+// canonical form — sizes rewritten, extensions dropped — so the target
+// parses exactly what the proxy parsed.
+func TestH1ChunkedReframed(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"3\r\nabc\r\n0\r\n\r\n", "3\r\nabc\r\n0\r\n\r\n"},
+		{"03;a=b\r\nabc\r\n10 ;x\r\n0123456789abcdef\r\n000\r\nX-T: 1\r\n\r\n", "3\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nX-T: 1\r\n\r\n"},
+		{"3\nabc\r\n0\r\n\r\n", "error"},
+		{"3\r\nabc\n0\r\n\r\n", "error"},
+		{"3\r\nabc\r\r\n0\r\n\r\n", "error"},
+		{" 3\r\nabc\r\n0\r\n\r\n", "error"},
+		{"3 \r\nabc\r\n0\r\n\r\n", "error"},
+		{"8000000000000000\r\n", "error"},
+		{"0\r\n\n", "error"},
+		{"0\r\n folded\r\n\r\n", "error"},
+		{"0\r\nno colon\r\n\r\n", "error"},
+	} {
+		var out strings.Builder
+		w := bufio.NewWriter(&out)
+		err := copyChunked(w, bufio.NewReader(strings.NewReader(c.in)), true, nil)
+		_ = w.Flush()
+		got := out.String()
+		if err != nil {
+			got = "error"
+		}
+		if got != c.want {
+			t.Errorf("%q: got %q (%v), want %q", c.in, got, err, c.want)
+		}
+	}
+}

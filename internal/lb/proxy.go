@@ -175,8 +175,11 @@ func (hc *h1conn) exchange(bc *bconn, reused bool, ls *listenerSnap, g *groupSna
 		}
 		if err != nil {
 			bc.close()
-			if errors.As(err, new(dstError)) {
+			switch {
+			case errors.As(err, new(dstError)):
 				hc.local(errorPages[502], false)
+			case errors.Is(err, errChunk), errors.Is(err, errHeadTooLarge):
+				hc.local(statusPage(400), false)
 			}
 			return doneClose, false
 		}
