@@ -44,6 +44,7 @@ type head struct {
 	// Framing and connection handling, from the fields.
 	contentLength int64 // -1: none given
 	chunked       bool
+	clAndTE       bool // both Content-Length and Transfer-Encoding: chunked
 	badTE         bool // a Transfer-Encoding other than chunked
 	connClose     bool
 	connKeepAlive bool
@@ -62,7 +63,7 @@ func (h *head) reset() {
 	h.method, h.target, h.statusLine, h.host = nil, nil, nil, nil
 	h.status, h.minor = 0, 1
 	h.contentLength = -1
-	h.chunked, h.badTE, h.connClose, h.connKeepAlive, h.connUpgrade = false, false, false, false, false
+	h.chunked, h.clAndTE, h.badTE, h.connClose, h.connKeepAlive, h.connUpgrade = false, false, false, false, false, false
 	h.expect100, h.hasXFF, h.hasTrailer = false, false, false
 }
 
@@ -140,10 +141,27 @@ func (h *head) readRequest(br *bufio.Reader) error {
 	if h.minor == 1 && h.host == nil {
 		return errMalformed
 	}
+	if h.minor == 0 {
+		// RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message means
+		// faulty framing; RFC 9110 10.1.1: a 100-continue expectation
+		// from HTTP/1.0 is ignored.
+		if h.chunked || h.badTE {
+			return errMalformed
+		}
+		h.expect100 = false
+	}
+	h.framing()
+	return nil
+}
+
+// framing settles the body length: chunked wins over a Content-Length
+// (RFC 9112 6.3), and the pair is noted, since the connection must close
+// after such a message (RFC 9112 6.1).
+func (h *head) framing() {
 	if h.chunked {
+		h.clAndTE = h.contentLength >= 0
 		h.contentLength = -1
 	}
-	return nil
 }
 
 func (h *head) requestLine(line []byte) error {
@@ -197,9 +215,7 @@ func (h *head) readResponse(br *bufio.Reader) error {
 	if err != nil {
 		return err
 	}
-	if h.chunked {
-		h.contentLength = -1
-	}
+	h.framing()
 	return nil
 }
 
@@ -221,7 +237,7 @@ func (h *head) field(line []byte) error {
 	switch len(name) {
 	case 4:
 		if equalFold(name, "Host") {
-			if h.host != nil {
+			if h.host != nil || !validHost(value) {
 				return errMalformed
 			}
 			h.host = value
@@ -240,8 +256,8 @@ func (h *head) field(line []byte) error {
 		}
 	case 14:
 		if equalFold(name, "Content-Length") {
-			n, err := strconv.ParseInt(string(value), 10, 64)
-			if err != nil || n < 0 || h.contentLength >= 0 && h.contentLength != n {
+			n, ok := parseLength(value)
+			if !ok || h.contentLength >= 0 && h.contentLength != n {
 				return errMalformed
 			}
 			h.contentLength = n
@@ -281,6 +297,36 @@ func (h *head) connection(value []byte) {
 	}
 }
 
+// parseLength parses a Content-Length value: 1*DIGIT (RFC 9110 8.6), no
+// sign, no list, so the target cannot read it another way.
+func parseLength(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// validHost: a Host value is an authority, uri-host [":" port] (RFC 9112
+// 3.2 requires a 400 for an invalid one).
+func validHost(b []byte) bool {
+	for _, c := range b {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-._~!$&'()*+,;=:[]%", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // get returns the first value of the named field.
 func (h *head) get(name string) ([]byte, bool) {
 	for _, f := range h.fields {
@@ -291,9 +337,14 @@ func (h *head) get(name string) ([]byte, bool) {
 	return nil, false
 }
 
-// keepAlive reports whether the client wants the connection kept after
-// this request.
+// keepAlive reports whether the connection may be kept after this
+// request: the client wants it, and the framing was not ambiguous (both a
+// length and chunked: RFC 9112 6.1 has the connection close; ALB's desync
+// mitigation class "ambiguous").
 func (h *head) keepAlive() bool {
+	if h.clAndTE {
+		return false
+	}
 	if h.minor == 0 {
 		return h.connKeepAlive && !h.connClose
 	}

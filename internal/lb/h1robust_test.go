@@ -217,6 +217,37 @@ func TestH1Unsolicited101(t *testing.T) {
 	}
 }
 
+// TestH1AmbiguousFraming: requests whose framing a target could read
+// differently are refused, or (both Content-Length and Transfer-Encoding:
+// RFC 9112 6.1, ALB's desync mitigation "ambiguous" class) forwarded by
+// Transfer-Encoding alone with both connections closed afterwards.
+func TestH1AmbiguousFraming(t *testing.T) {
+	t.Parallel()
+	_, addr, rt := rawSetup(t, echoAnswer)
+	for _, c := range []struct{ name, req, want string }{
+		{"CL and TE", "POST /clte HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+			"HTTP/1.1 200 OK\r\n"},
+		{"TE in HTTP/1.0", "POST /te10 HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", "HTTP/1.1 400 "},
+		{"signed length", "POST /plus HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\nabc", "HTTP/1.1 400 "},
+		{"length list", "POST /list HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\n\r\nabc", "HTTP/1.1 400 "},
+		{"chunk size with a sign", "POST /sign HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n+3\r\nabc\r\n0\r\n\r\n", "HTTP/1.1 400 "},
+		{"chunk size in 0x form", "POST /0x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0x3\r\nabc\r\n0\r\n\r\n", "HTTP/1.1 400 "},
+		{"bare LF in a chunk extension", "POST /lf HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2;\nxx\r\n0\r\n\r\n", "HTTP/1.1 400 "},
+		{"chunk data too long", "POST /long HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n", "HTTP/1.1 400 "},
+		{"invalid Host", "GET /host HTTP/1.1\r\nHost: a b/c\r\n\r\n", "HTTP/1.1 400 "},
+	} {
+		out := raw(t, addr, c.req)
+		if !strings.HasPrefix(out, c.want) || !strings.Contains(out, "Connection: close\r\n") {
+			t.Errorf("%s: got %q, want %q and the connection closed", c.name, out, c.want)
+		}
+	}
+	for _, r := range rt.requests() {
+		if r != "POST /clte" && r != "POST /sign" && r != "POST /0x" && r != "POST /lf" && r != "POST /long" {
+			t.Errorf("the target got %q", r)
+		}
+	}
+}
+
 // TestH1ChunkedReframed: a chunked body reaches the other side in
 // canonical form — sizes rewritten, extensions dropped — so the target
 // parses exactly what the proxy parsed.
@@ -245,5 +276,16 @@ func TestH1ChunkedReframed(t *testing.T) {
 		if got != c.want {
 			t.Errorf("%q: got %q (%v), want %q", c.in, got, err, c.want)
 		}
+	}
+}
+
+// TestH1HTTP10IgnoresExpect: an HTTP/1.0 client gets no 100 Continue
+// (RFC 9110 10.1.1: the expectation is ignored).
+func TestH1HTTP10IgnoresExpect(t *testing.T) {
+	t.Parallel()
+	_, addr, _ := rawSetup(t, echoAnswer)
+	out := raw(t, addr, "POST /e HTTP/1.0\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\nbody")
+	if strings.Contains(out, "100 Continue") || !strings.HasSuffix(out, `POST /e "body"`) {
+		t.Errorf("HTTP/1.0 with Expect:\n%q", out)
 	}
 }

@@ -292,7 +292,7 @@ func (hc *h1conn) relay(bc *bconn, g *groupSnap, b *backend, tick func()) outcom
 	// body after a 204 or a HEAD answer) would be read as the answer to
 	// the connection's next request: such a connection is not reused.
 	reuse := err == nil && fr != frameReChunk && fr != frameToEOF && !resp.connClose && (resp.minor == 1 || resp.connKeepAlive) &&
-		bc.br.Buffered() == 0
+		bc.br.Buffered() == 0 && !r.clAndTE && !resp.clAndTE
 	if reuse {
 		b.putConn(bc)
 	} else {
