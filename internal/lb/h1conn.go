@@ -171,6 +171,8 @@ func (hc *h1conn) badRequest(err error) {
 		return
 	case errors.Is(err, errHeadTooLarge):
 		code = 431
+	case errors.Is(err, errLineTooLong):
+		code = 414
 	case errors.Is(err, errVersion):
 		code = 505
 	case !errors.Is(err, errMalformed):

@@ -16,10 +16,16 @@ import (
 // Transport. head is a parsed request or response head whose fields point
 // into one buffer reused for the connection's life.
 
-// maxHead bounds a request or response head (ALB's limit is 64 KiB too).
-const maxHead = 64 << 10
+// Head limits, ALB's quotas: a request line or one field line at most
+// 16 KiB, a request head at most 64 KiB, a response head at most 32 KiB.
+const (
+	maxLine     = 16 << 10
+	maxHead     = 64 << 10
+	maxRespHead = 32 << 10
+)
 
 var (
+	errLineTooLong  = errors.New("lb: request line too long")
 	errHeadTooLarge = errors.New("lb: head too large")
 	errMalformed    = errors.New("lb: malformed head")
 	errVersion      = errors.New("lb: unsupported HTTP version")
@@ -67,18 +73,25 @@ func (h *head) reset() {
 	h.expect100, h.hasXFF, h.hasTrailer = false, false, false
 }
 
-// readRaw reads a head up to and including its empty line into h.buf,
-// skipping empty lines before the first line. io.EOF means the peer closed
-// cleanly before sending anything.
-func (h *head) readRaw(br *bufio.Reader) error {
+// readRaw reads a head of at most limit bytes up to and including its
+// empty line into h.buf, skipping empty lines before the first line; no
+// line may be longer than maxLine. io.EOF means the peer closed cleanly
+// before sending anything.
+func (h *head) readRaw(br *bufio.Reader, limit int) error {
 	h.reset()
 	lineStart := 0
 	for {
 		chunk, err := br.ReadSlice('\n')
-		if len(h.buf)+len(chunk) > maxHead {
+		if len(h.buf)+len(chunk) > limit {
 			return errHeadTooLarge
 		}
 		h.buf = append(h.buf, chunk...)
+		if len(h.buf)-lineStart > maxLine+2 { // +2: the CRLF
+			if lineStart == 0 {
+				return errLineTooLong
+			}
+			return errHeadTooLarge
+		}
 		if err == bufio.ErrBufferFull {
 			continue
 		}
@@ -126,7 +139,7 @@ func (h *head) lines(fn func(i int, line []byte) error) error {
 
 // readRequest reads and parses a request head.
 func (h *head) readRequest(br *bufio.Reader) error {
-	if err := h.readRaw(br); err != nil {
+	if err := h.readRaw(br, maxHead); err != nil {
 		return err
 	}
 	err := h.lines(func(i int, line []byte) error {
@@ -191,7 +204,7 @@ func (h *head) version(proto []byte) error {
 
 // readResponse reads and parses a response head.
 func (h *head) readResponse(br *bufio.Reader) error {
-	if err := h.readRaw(br); err != nil {
+	if err := h.readRaw(br, maxRespHead); err != nil {
 		return err
 	}
 	err := h.lines(func(i int, line []byte) error {

@@ -289,3 +289,20 @@ func TestH1HTTP10IgnoresExpect(t *testing.T) {
 		t.Errorf("HTTP/1.0 with Expect:\n%q", out)
 	}
 }
+
+// TestH1HeadLimits: ALB's quotas — a request line of at most 16 KiB, a
+// field line of at most 16 KiB, a request head of at most 64 KiB.
+func TestH1HeadLimits(t *testing.T) {
+	t.Parallel()
+	_, addr, _ := rawSetup(t, echoAnswer)
+	for _, c := range []struct{ req, want string }{
+		{"GET /" + strings.Repeat("a", 16<<10) + " HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 414 "},
+		{"GET / HTTP/1.1\r\nHost: x\r\nX-A: " + strings.Repeat("a", 16<<10) + "\r\n\r\n", "HTTP/1.1 431 "},
+		{"GET / HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-A: "+strings.Repeat("a", 8<<10)+"\r\n", 8) + "\r\n", "HTTP/1.1 431 "},
+		{"GET /" + strings.Repeat("a", 15<<10) + " HTTP/1.1\r\nHost: x\r\nX-A: " + strings.Repeat("a", 15<<10) + "\r\n\r\n", "HTTP/1.1 200 "},
+	} {
+		if out := raw(t, addr, c.req); !strings.HasPrefix(out, c.want) {
+			t.Errorf("%.40q…: got %.60q, want %s", c.req, out, c.want)
+		}
+	}
+}
