@@ -19,10 +19,10 @@ import (
 
 // agentFlags are the node settings `agent` takes and `dev` fills in.
 type agentFlags struct {
-	cluster, dataDir, az, instanceType, runtime, dockerHost, pauseImage *string
-	cpu, memory, reservedMemory                                         *int64
-	stopTimeout                                                         *time.Duration
-	attrs, ports                                                        *listFlag
+	cluster, dataDir, az, instanceType, runtime, dockerHost, pauseImage, address *string
+	cpu, memory, reservedMemory                                                  *int64
+	stopTimeout                                                                  *time.Duration
+	attrs, ports                                                                 *listFlag
 }
 
 // addAgentFlags adds the node flags; dataDirFlag names the agent's data
@@ -34,6 +34,7 @@ func addAgentFlags(fs *flag.FlagSet, dataDirFlag, defaultDataDir string) agentFl
 		dataDir:        fs.String(dataDirFlag, defaultDataDir, "`DIR` where the agent keeps its identity and report journal"),
 		az:             fs.String("availability-zone", agent.DefaultAvailabilityZone, "ecs.availability-zone attribute"),
 		instanceType:   fs.String("instance-type", agent.DefaultInstanceType, "ecs.instance-type attribute"),
+		address:        fs.String("address", "", "`IP` where load balancers reach this node's task ports (default: this node's address towards the server)"),
 		runtime:        fs.String("runtime", "docker", "container runtime: docker, or fake (scriptable, for scale tests)"),
 		dockerHost:     fs.String("docker-host", "", "Docker engine address (default: DOCKER_HOST or the local socket)"),
 		pauseImage:     fs.String("pause-image", "", "image of awsvpc pause containers (empty: awsvpc off)"),
@@ -73,7 +74,7 @@ func (f agentFlags) config(serverURL, token, version string) (agent.Config, erro
 	}
 	return agent.Config{
 		Server: serverURL, Token: token, Cluster: *f.cluster, DataDir: *f.dataDir,
-		Attributes: attrs, AvailabilityZone: *f.az, InstanceType: *f.instanceType,
+		Attributes: attrs, AvailabilityZone: *f.az, InstanceType: *f.instanceType, Address: *f.address,
 		CPU: *f.cpu, MemoryMiB: *f.memory, ReservedMemoryMiB: *f.reservedMemory, ReservedPorts: ports,
 		Runtime: rt, PauseImage: *f.pauseImage, StopTimeout: *f.stopTimeout, Version: version,
 	}, nil

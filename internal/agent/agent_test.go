@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/quayside/quayside/internal/agent"
+	"github.com/quayside/quayside/internal/store"
 )
 
 func attr(ci types.ContainerInstance, name string) (string, bool) {
@@ -96,4 +98,22 @@ func TestRunAndStopTask(t *testing.T) {
 		t.Errorf("stop timestamps missing: %v %v %v", task.StoppingAt, task.ExecutionStoppedAt, task.StoppedAt)
 	}
 	e.eventually("the task's containers are removed", func() bool { return len(e.containers(arn)) == 0 })
+}
+
+// TestRegistersTheNodeAddress: without --address the node registers the
+// address it reaches the control plane from (loopback here); with one, that.
+func TestRegistersTheNodeAddress(t *testing.T) {
+	for _, tc := range []struct{ set, want string }{{"", "127.0.0.1"}, {"10.1.2.3", "10.1.2.3"}} {
+		e := newEnv(t)
+		e.start(func(c *agent.Config) { c.Address = tc.set })
+		ci := e.instance()
+		var rec store.InstanceRecord
+		err := e.h.Server.Store().View(t.Context(), func(tx store.ReadTx) error {
+			_, _, err := store.GetJSON(tx, store.InstanceKey(e.cluster, path.Base(aws.ToString(ci.ContainerInstanceArn))), &rec)
+			return err
+		})
+		if err != nil || rec.Address != tc.want {
+			t.Errorf("address %q: stored %q (%v), want %q", tc.set, rec.Address, err, tc.want)
+		}
+	}
 }

@@ -2,9 +2,11 @@ package agent
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/quayside/quayside/internal/agent/runtime"
@@ -30,7 +32,11 @@ type Config struct {
 	// Attributes are custom container instance attributes.
 	Attributes       map[string]string
 	AvailabilityZone string // ecs.availability-zone (DefaultAvailabilityZone)
-	InstanceType     string // ecs.instance-type (DefaultInstanceType)
+	// Address is the node's IP address, where load balancers reach its
+	// tasks' host ports. Empty: the address this node uses to reach the
+	// control plane.
+	Address      string
+	InstanceType string // ecs.instance-type (DefaultInstanceType)
 
 	// Resource overrides: 0 means "from the runtime". CPU is in units (1024
 	// per core), memory in MiB before the reserve.
@@ -70,6 +76,11 @@ func (c *Config) withDefaults() (Config, error) {
 		return out, errors.New("agent: no data directory")
 	case out.Runtime == nil:
 		return out, errors.New("agent: no container runtime")
+	}
+	if out.Address != "" {
+		if _, err := netip.ParseAddr(out.Address); err != nil {
+			return out, fmt.Errorf("agent: address %q is not an IP address", out.Address)
+		}
 	}
 	if out.Cluster == "" {
 		out.Cluster = "default"

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,6 +49,7 @@ func (a *Agent) registerRequest(info runtime.Info, id identity) *agentproto.Regi
 		Cluster:              a.cfg.Cluster,
 		ContainerInstanceArn: id.ContainerInstanceArn,
 		EC2InstanceID:        id.EC2InstanceID,
+		Address:              a.address(),
 		TotalResources:       a.resources(info),
 		Attributes:           a.attributes(info),
 		VersionInfo: model.VersionInfo{
@@ -54,6 +57,34 @@ func (a *Agent) registerRequest(info runtime.Info, id identity) *agentproto.Regi
 			DockerVersion: "DockerVersion: " + info.EngineVersion,
 		},
 	}
+}
+
+// address is the configured node address, or else the local address of
+// the route to the control plane (found without sending anything).
+func (a *Agent) address() string {
+	if a.cfg.Address != "" {
+		return a.cfg.Address
+	}
+	u, err := url.Parse(a.cfg.Server)
+	if err != nil || u.Hostname() == "" {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	c, err := net.Dial("udp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	if ua, ok := c.LocalAddr().(*net.UDPAddr); ok {
+		return ua.IP.String()
+	}
+	return ""
 }
 
 func (a *Agent) resources(info runtime.Info) []model.Resource {

@@ -25,7 +25,11 @@ type RegisterRequest struct {
 	ContainerInstanceArn string `json:"containerInstanceArn,omitzero"`
 	// EC2InstanceID identifies the node (made up by the agent, stable across
 	// restarts), shown as ec2InstanceId.
-	EC2InstanceID  string            `json:"ec2InstanceId"`
+	EC2InstanceID string `json:"ec2InstanceId"`
+	// Address is the node's IP address, where the control plane's load
+	// balancers reach the host ports of its tasks (instance targets).
+	// Empty: the node did not say; the control plane uses 127.0.0.1.
+	Address        string            `json:"address,omitzero"`
 	TotalResources []model.Resource  `json:"totalResources"`
 	Attributes     []model.Attribute `json:"attributes,omitzero"`
 	VersionInfo    model.VersionInfo `json:"versionInfo"`

@@ -17,12 +17,8 @@ type Deps struct {
 	// BindAddress is the host every listener listens on (default
 	// 127.0.0.1).
 	BindAddress string
-	// ResolveInstance returns the host of an instance target (its ID is an
-	// ec2InstanceId); nil or "" means 127.0.0.1, the node of a one-machine
-	// installation.
-	ResolveInstance func(instanceID string) string
-	Now             func() time.Time
-	Logger          *slog.Logger
+	Now         func() time.Time
+	Logger      *slog.Logger
 }
 
 // LB is the load balancer data plane. Run serves until its context ends.

@@ -47,14 +47,12 @@ func (l *LB) syncTargets() {
 	}
 }
 
-// address is where a target listens.
+// address is where a target listens: an IP target at its IP, an instance
+// target at its node's address (127.0.0.1 when the node gave none).
 func (l *LB) address(rec *store.TargetRecord) string {
 	host := rec.ID
 	if net.ParseIP(host) == nil {
-		host = ""
-		if l.deps.ResolveInstance != nil {
-			host = l.deps.ResolveInstance(rec.ID)
-		}
+		host = rec.Host
 		if host == "" {
 			host = "127.0.0.1"
 		}

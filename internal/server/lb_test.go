@@ -14,6 +14,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
+	"github.com/quayside/quayside/internal/agentproto"
 	"github.com/quayside/quayside/internal/server"
 	"github.com/quayside/quayside/internal/server/servertest"
 )
@@ -167,4 +168,72 @@ func get(t *testing.T, url string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestInstanceTargetsAtTheNodeAddress: an instance target is reached at
+// the address its node's agent registered (here 127.0.0.2, a loopback
+// address of its own, standing for another machine), not at the server's
+// loopback; an address that is no unicast IP is refused at registration.
+func TestInstanceTargetsAtTheNodeAddress(t *testing.T) {
+	const nodeAddr = "127.0.0.2"
+	e := startAgentEnv(t, func(c *server.Config) { c.LBBindAddress = lbBind })
+	bad := nodeRegistration("")
+	for _, a := range []string{"node-1", "0.0.0.0", "224.0.0.1"} {
+		bad.Address = a
+		if _, err := e.ag.Register(e.ctx(), bad); protoCode(err) != agentproto.CodeBadRequest {
+			t.Errorf("register with address %q: %v", a, err)
+		}
+	}
+	req := nodeRegistration("")
+	req.Address = nodeAddr
+	out, err := e.ag.Register(e.ctx(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.heartbeats(out.ContainerInstanceArn)
+
+	ln, err := net.Listen("tcp", nodeAddr+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "node "+r.Host)
+	}))
+	backend.Listener = ln
+	backend.Start()
+	t.Cleanup(backend.Close)
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	c := elb.NewFromConfig(e.h.AWS)
+	ctx, cancel := context.WithTimeout(e.ctx(), 60*time.Second)
+	defer cancel()
+	lbOut, err := c.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("nodes"), Type: types.LoadBalancerTypeEnumApplication})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgOut, err := c.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{
+		Name: aws.String("nodes"), Protocol: types.ProtocolEnumHttp, Port: aws.Int32(80), TargetType: types.TargetTypeEnumInstance,
+		VpcId: aws.String("vpc-1"), HealthCheckIntervalSeconds: aws.Int32(5), HealthCheckTimeoutSeconds: aws.Int32(2),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgArn := tgOut.TargetGroups[0].TargetGroupArn
+	lbPort := freeLBPort(t)
+	if _, err := c.CreateListener(ctx, &elb.CreateListenerInput{
+		LoadBalancerArn: lbOut.LoadBalancers[0].LoadBalancerArn, Protocol: types.ProtocolEnumHttp, Port: aws.Int32(lbPort),
+		DefaultActions: []types.Action{{Type: types.ActionTypeEnumForward, TargetGroupArn: tgArn}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: tgArn, Targets: []types.TargetDescription{
+		{Id: aws.String(req.EC2InstanceID), Port: aws.Int32(int32(port))}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitHealth(t, ctx, c, tgArn, map[string]types.TargetHealthStateEnum{
+		"http://" + net.JoinHostPort(req.EC2InstanceID, strconv.Itoa(port)): types.TargetHealthStateEnumHealthy})
+	url := "http://" + net.JoinHostPort(lbBind, strconv.Itoa(int(lbPort)))
+	if code, body := get(t, url+"/"); code != 200 || body != "node "+net.JoinHostPort(lbBind, strconv.Itoa(int(lbPort))) {
+		t.Errorf("through the load balancer: %d %q", code, body)
+	}
 }

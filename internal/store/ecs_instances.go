@@ -30,8 +30,11 @@ type InstanceRegistration struct {
 	Resources     []model.Resource
 	Attributes    []model.Attribute // built-in and the node's own
 	EC2InstanceID string
-	VersionInfo   *model.VersionInfo // nil: empty
-	Tags          []model.Tag
+	// Address is the node's IP address (agent protocol only; empty
+	// otherwise).
+	Address     string
+	VersionInfo *model.VersionInfo // nil: empty
+	Tags        []model.Tag
 	// HeartbeatAt is when the node's agent spoke the agent protocol; zero
 	// for a registration through the ECS API (then the instance's
 	// LastHeartbeatAt is left as it was).
@@ -45,7 +48,7 @@ func RegisterInstance(tx Tx, c *model.Cluster, id, arn string, r *InstanceRegist
 	if err := CheckCustomAttributeLimit(r.Attributes); err != nil {
 		return nil, err
 	}
-	rec := &InstanceRecord{Cluster: c.ClusterName, ID: id}
+	rec := &InstanceRecord{Cluster: c.ClusterName, ID: id, Address: r.Address}
 	setHeartbeat(rec, r)
 	rec.ContainerInstance = model.ContainerInstance{
 		ContainerInstanceArn: arn,
@@ -81,6 +84,9 @@ func ReregisterInstance(tx Tx, rec *InstanceRecord, r *InstanceRegistration) err
 		return err
 	}
 	rec.VersionInfo = versionInfo(r.VersionInfo)
+	if r.Address != "" {
+		rec.Address = r.Address
+	}
 	rec.AgentConnected = true
 	setHeartbeat(rec, r)
 	if len(r.Tags) > 0 {

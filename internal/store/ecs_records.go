@@ -139,6 +139,10 @@ type InstanceRecord struct {
 	model.ContainerInstance
 	Cluster string `json:"qCluster"`
 	ID      string `json:"qId"`
+	// Address is the node's IP address as its agent registered it, where
+	// load balancers reach its tasks' host ports; empty for an instance
+	// registered through the ECS API (load balancers use 127.0.0.1).
+	Address string `json:"qAddress,omitzero"`
 	// LastHeartbeatAt is when the node's agent was last heard from, as last
 	// persisted (the server keeps fresher times in memory and writes this
 	// only on connectivity changes and now and then). Zero: no agent has

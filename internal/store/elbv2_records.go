@@ -378,9 +378,12 @@ const (
 // listener or rule forwards to the group) is not stored: the API derives
 // it when it answers.
 type TargetRecord struct {
-	TargetGroupID    string     `json:"tgId"`
-	ID               string     `json:"id"` // instance ID (i-...) or IP address
-	Port             int32      `json:"port"`
+	TargetGroupID string `json:"tgId"`
+	ID            string `json:"id"` // instance ID (i-...) or IP address
+	Port          int32  `json:"port"`
+	// Host is where an instance target is reached: its container
+	// instance's address when it was registered (empty: 127.0.0.1).
+	Host             string     `json:"host,omitzero"`
 	AvailabilityZone string     `json:"az,omitzero"`
 	RegisteredAt     model.Time `json:"registeredAt"`
 	State            string     `json:"state"` // Target*

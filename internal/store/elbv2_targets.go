@@ -52,8 +52,9 @@ func TargetGroupUsers(tx ReadTx) (map[string][]string, error) {
 // RegisterTarget registers a target with a group, as RegisterTargets does:
 // a new target starts initial (Elb.RegistrationInProgress); a draining one
 // goes back to initial; any other registered one is left as it is. It
-// reports whether a record was created.
-func RegisterTarget(tx Tx, tgID, id string, port int32, az string, now time.Time) (created bool, err error) {
+// reports whether a record was created. host is where an instance target
+// is reached (see TargetRecord.Host); an existing record takes it too.
+func RegisterTarget(tx Tx, tgID, id string, port int32, az, host string, now time.Time) (created bool, err error) {
 	key := TargetKey(tgID, id, port)
 	var rec TargetRecord
 	_, had, err := GetJSON(tx, key, &rec)
@@ -61,10 +62,17 @@ func RegisterTarget(tx Tx, tgID, id string, port int32, az string, now time.Time
 		return false, err
 	}
 	if had && rec.State != TargetDraining {
-		return false, nil
+		if host == "" || rec.Host == host {
+			return false, nil
+		}
+		rec.Host = host
+		return false, PutJSON(tx, key, &rec)
 	}
 	if !had {
 		rec = TargetRecord{TargetGroupID: tgID, ID: id, Port: port, RegisteredAt: model.At(now)}
+	}
+	if host != "" {
+		rec.Host = host
 	}
 	rec.AvailabilityZone = az
 	rec.State, rec.Reason, rec.Description = TargetInitial, ReasonRegistrationInProgress, ""

@@ -2,6 +2,7 @@ package agentapi
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/quayside/quayside/internal/agentproto"
@@ -77,6 +78,12 @@ func newRegistration(in *agentproto.RegisterRequest) (*store.InstanceRegistratio
 	if in.EC2InstanceID == "" {
 		return nil, badRequest("The ec2InstanceId is required.")
 	}
+	if in.Address != "" {
+		ip, err := netip.ParseAddr(in.Address)
+		if err != nil || ip.IsUnspecified() || ip.IsMulticast() {
+			return nil, badRequest("The address %q is not a unicast IP address.", in.Address)
+		}
+	}
 	rs, err := store.RegisteredResources(in.TotalResources)
 	if err != nil {
 		return nil, err
@@ -91,6 +98,7 @@ func newRegistration(in *agentproto.RegisterRequest) (*store.InstanceRegistratio
 		Resources:     rs,
 		Attributes:    store.SetAttributes(nil, in.Attributes),
 		EC2InstanceID: in.EC2InstanceID,
+		Address:       in.Address,
 		VersionInfo:   &vi,
 	}, nil
 }

@@ -36,13 +36,13 @@ func quoteList(ids []string) string {
 	return strings.Join(q, ", ")
 }
 
-// runningInstances returns the EC2 instance IDs of the container
-// instances that can take traffic (ACTIVE or DRAINING).
-func runningInstances(tx store.ReadTx) (map[string]bool, error) {
-	ids := map[string]bool{}
+// runningInstances maps the EC2 instance IDs of the container instances
+// that can take traffic (ACTIVE or DRAINING) to their addresses.
+func runningInstances(tx store.ReadTx) (map[string]string, error) {
+	ids := map[string]string{}
 	err := store.ScanJSON(tx, store.InstancesPrefix, "", func(_ string, ci *store.InstanceRecord) (bool, error) {
 		if ci.Ec2InstanceId != "" && (ci.Status == "ACTIVE" || ci.Status == "DRAINING") {
-			ids[ci.Ec2InstanceId] = true
+			ids[ci.Ec2InstanceId] = ci.Address
 		}
 		return true, nil
 	})
@@ -51,39 +51,38 @@ func runningInstances(tx store.ReadTx) (map[string]bool, error) {
 
 // checkTargets validates target descriptions for tg: instance targets must
 // be the EC2 instance of a live container instance, ip targets IPv4
-// addresses.
-func checkTargets(tx store.ReadTx, tg *store.TargetGroupRecord, ts []TargetDescription) error {
+// addresses. It returns the addresses of the instance targets' nodes.
+func checkTargets(tx store.ReadTx, tg *store.TargetGroupRecord, ts []TargetDescription) (hosts map[string]string, err error) {
 	var bad []string
-	var running map[string]bool
+	var running map[string]string
 	for _, t := range ts {
 		if t.Port != nil && (*t.Port < 1 || *t.Port > 65535) {
-			return validation("Port '%d' of target '%s' must be between 1 and 65535", *t.Port, t.Id)
+			return nil, validation("Port '%d' of target '%s' must be between 1 and 65535", *t.Port, t.Id)
 		}
 		switch tg.TargetType {
 		case store.TargetTypeIP:
 			ip, err := netip.ParseAddr(t.Id)
 			if err != nil || !ip.Is4() || ip.IsUnspecified() || ip.IsMulticast() {
-				return errs.New(errInvalidTarget, "The IP address '%s' is not a valid IPv4 address", t.Id)
+				return nil, errs.New(errInvalidTarget, "The IP address '%s' is not a valid IPv4 address", t.Id)
 			}
 		default:
 			if !strings.HasPrefix(t.Id, "i-") {
-				return validation("The instance ID '%s' is malformed", t.Id)
+				return nil, validation("The instance ID '%s' is malformed", t.Id)
 			}
 			if running == nil {
-				var err error
 				if running, err = runningInstances(tx); err != nil {
-					return err
+					return nil, err
 				}
 			}
-			if !running[t.Id] {
+			if _, ok := running[t.Id]; !ok {
 				bad = append(bad, t.Id)
 			}
 		}
 	}
 	if len(bad) > 0 {
-		return errs.New(errInvalidTarget, "The following targets are not in a running state and cannot be registered: %s", quoteList(bad))
+		return nil, errs.New(errInvalidTarget, "The following targets are not in a running state and cannot be registered: %s", quoteList(bad))
 	}
-	return nil
+	return running, nil
 }
 
 func (a *API) registerTargets(ctx context.Context, in *RegisterTargetsInput) (*RegisterTargetsOutput, error) {
@@ -96,7 +95,8 @@ func (a *API) registerTargets(ctx context.Context, in *RegisterTargetsInput) (*R
 		if err != nil {
 			return err
 		}
-		if err := checkTargets(tx, tg, in.Targets); err != nil {
+		hosts, err := checkTargets(tx, tg, in.Targets)
+		if err != nil {
 			return err
 		}
 		existing, err := scanAll[store.TargetRecord](tx, store.TargetsOfKey(tg.ID))
@@ -105,7 +105,7 @@ func (a *API) registerTargets(ctx context.Context, in *RegisterTargetsInput) (*R
 		}
 		count := len(existing)
 		for _, t := range in.Targets {
-			created, err := store.RegisterTarget(tx, tg.ID, t.Id, targetPort(tg, t), t.AvailabilityZone, now)
+			created, err := store.RegisterTarget(tx, tg.ID, t.Id, targetPort(tg, t), t.AvailabilityZone, hosts[t.Id], now)
 			if err != nil {
 				return err
 			}

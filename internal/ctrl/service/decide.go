@@ -73,6 +73,8 @@ type Node struct {
 	DisconnectedSince time.Time
 	AZ                string
 	EC2InstanceID     string
+	// Address is where load balancers reach the node's host ports.
+	Address string
 	// Eligible says (DAEMON) whether the instance meets the service's
 	// placement constraints and required attributes and serves its launch
 	// type; its status and connection are judged apart.

@@ -185,7 +185,7 @@ func (w *write) register(tx store.Tx, id string) error {
 	if t.LB == nil {
 		t.LB = &store.TaskLB{}
 	}
-	az := w.o.nodes[t.InstanceID].AZ
+	node := w.o.nodes[t.InstanceID]
 	for _, g := range seen.Targets {
 		if g.State != "" {
 			continue
@@ -202,11 +202,21 @@ func (w *write) register(tx store.Tx, id string) error {
 		if err != nil {
 			return err
 		}
-		if !had || rec.State == store.TargetDraining {
-			if _, err := store.RegisterTarget(tx, tg.ID, g.ID, g.Port, az, w.now); err != nil {
+		host := ""
+		if tg.TargetType == store.TargetTypeInstance {
+			host = node.Address
+		}
+		switch {
+		case !had || rec.State == store.TargetDraining:
+			if _, err := store.RegisterTarget(tx, tg.ID, g.ID, g.Port, node.AZ, host, w.now); err != nil {
 				return err
 			}
 			w.lb.note(&w.lb.registered, tg.Arn)
+		case host != "" && rec.Host != host:
+			// Registered before the node said where it is (or it moved).
+			if _, err := store.RegisterTarget(tx, tg.ID, g.ID, g.Port, node.AZ, host, w.now); err != nil {
+				return err
+			}
 		}
 		tt := store.TaskTarget{TargetGroupArn: tg.Arn, TargetGroupID: tg.ID, ID: g.ID, Port: g.Port}
 		if !slices.Contains(t.LB.Targets, tt) {

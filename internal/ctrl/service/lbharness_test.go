@@ -20,6 +20,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
+	"github.com/quayside/quayside/internal/agent"
 	"github.com/quayside/quayside/internal/agent/agenttest"
 	"github.com/quayside/quayside/internal/agent/runtime/fake"
 	"github.com/quayside/quayside/internal/server"
@@ -34,13 +35,14 @@ const portsPerNode = 16
 
 // taskPorts stands in for the processes of a hollow node's tasks: while a
 // fake container runs with a host port of the node's range, an HTTP server
-// listens on 127.0.0.1:<port>, and it is closed, connections and all, when
+// listens on <node address>:<port>, and it is closed, connections and all, when
 // the container stops — as Docker's port mapping goes with its container,
 // so that a connection to a stopped task is refused and requests in
 // flight there fail. A server answers "port <n>" (after ?sleep=<duration>);
 // its /health answers 503 while the port is marked sick.
 type taskPorts struct {
 	rt     *fake.Runtime
+	host   string // the node's address
 	lo, hi int
 
 	mu      sync.Mutex
@@ -48,18 +50,22 @@ type taskPorts struct {
 	sick    map[int]bool
 }
 
-// lbNode starts a hollow node whose dynamic host ports are a free block of
-// 127.0.0.1 ports served by a taskPorts.
+// lbNode starts a hollow node with an address of its own (127.0.1.<n>, as
+// if it were another machine: its instance targets must be reached there),
+// whose dynamic host ports are a free block of ports at that address served
+// by a taskPorts.
 func (c *cluster) lbNode() (*agenttest.Node, *taskPorts) {
 	c.t.Helper()
-	lo := freeBlock(c.t, portsPerNode)
+	host := fmt.Sprintf("127.0.1.%d", len(c.nodes)+1)
+	lo := freeBlock(c.t, host, portsPerNode)
 	zone := "local-1" + string(rune('a'+len(c.nodes)%3))
 	n := agenttest.Start(c.t, agenttest.Options{
 		Server: c.h.Server.URL(), Token: c.h.Server.AgentToken(), Cluster: "c1", AvailabilityZone: zone,
 		Runtime: fake.Options{PortRange: [2]int{lo, lo + portsPerNode - 1}},
+		Config:  func(cfg *agent.Config) { cfg.Address = host },
 	})
 	c.nodes = append(c.nodes, n)
-	tp := &taskPorts{rt: n.Runtime, lo: lo, hi: lo + portsPerNode - 1, servers: map[int]*http.Server{}, sick: map[int]bool{}}
+	tp := &taskPorts{rt: n.Runtime, host: host, lo: lo, hi: lo + portsPerNode - 1, servers: map[int]*http.Server{}, sick: map[int]bool{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); tp.run(ctx) }()
@@ -71,15 +77,15 @@ func (c *cluster) lbNode() (*agenttest.Node, *taskPorts) {
 	return n, tp
 }
 
-// freeBlock finds n consecutive free ports on 127.0.0.1 below the
-// kernel's ephemeral range (so that no test's ":0" listener takes them).
-func freeBlock(t testing.TB, n int) int {
+// freeBlock finds n consecutive free ports on host below the kernel's
+// ephemeral range (so that no test's ":0" listener takes them).
+func freeBlock(t testing.TB, host string, n int) int {
 	t.Helper()
 	for range 200 {
 		lo := 20000 + rand.N(12000/n)*n
 		free := true
 		for p := lo; p < lo+n && free; p++ {
-			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+			ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
 			if err != nil {
 				free = false
 				continue
@@ -140,7 +146,7 @@ func (tp *taskPorts) sync() {
 		if tp.servers[p] != nil {
 			continue
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		ln, err := net.Listen("tcp", net.JoinHostPort(tp.host, strconv.Itoa(p)))
 		if err != nil {
 			continue // still held by the closing server: next time
 		}

@@ -255,6 +255,7 @@ func (c *controller) readTaskNodes(tx store.ReadTx, o *observed) error {
 		if ok {
 			rec := &store.InstanceRecord{Cluster: o.cluster, ID: t.Instance}
 			rec.Status, rec.AgentConnected, rec.Attributes, rec.Ec2InstanceId = m.Status, m.AgentConnected, m.Attributes, m.Ec2InstanceID
+			rec.Address = m.Address
 			o.nodes[t.Instance] = c.nodeOf(rec, nil)
 		}
 	}
@@ -267,6 +268,7 @@ type nodeMark struct {
 	AgentConnected bool              `json:"agentConnected"`
 	Attributes     []model.Attribute `json:"attributes"`
 	Ec2InstanceID  string            `json:"ec2InstanceId"`
+	Address        string            `json:"qAddress"`
 }
 
 // readAllNodes reads every instance of the cluster and judges whether it
@@ -288,6 +290,7 @@ func (c *controller) nodeOf(rec *store.InstanceRecord, static *sched.TaskSpec) N
 	n := Node{
 		ID: rec.ID, Status: rec.Status, Connected: rec.AgentConnected,
 		AZ: store.AttributeValue(rec.Attributes, "ecs.availability-zone"), EC2InstanceID: rec.Ec2InstanceId,
+		Address: rec.Address,
 	}
 	if rec.Status != model.StatusInactive {
 		n.DisconnectedSince = c.reg.downSince(store.InstanceKey(rec.Cluster, rec.ID), rec.AgentConnected)
