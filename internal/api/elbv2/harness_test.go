@@ -115,6 +115,7 @@ func (e *env) instance(ec2ID, status string) {
 	_, err := e.h.Server.Store().Update(e.ctx, func(tx store.Tx) error {
 		rec := &store.InstanceRecord{Cluster: "default", ID: ec2ID}
 		rec.Ec2InstanceId, rec.Status = ec2ID, status
+		rec.Attributes = []model.Attribute{{Name: "ecs.availability-zone", Value: "us-east-1b"}}
 		return store.PutJSON(tx, store.InstanceKey("default", ec2ID), rec)
 	})
 	if err != nil {

@@ -36,13 +36,19 @@ func quoteList(ids []string) string {
 	return strings.Join(q, ", ")
 }
 
+// node is where an instance target runs.
+type node struct {
+	address string // empty: 127.0.0.1
+	zone    string // its ecs.availability-zone
+}
+
 // runningInstances maps the EC2 instance IDs of the container instances
-// that can take traffic (ACTIVE or DRAINING) to their addresses.
-func runningInstances(tx store.ReadTx) (map[string]string, error) {
-	ids := map[string]string{}
+// that can take traffic (ACTIVE or DRAINING) to their nodes.
+func runningInstances(tx store.ReadTx) (map[string]node, error) {
+	ids := map[string]node{}
 	err := store.ScanJSON(tx, store.InstancesPrefix, "", func(_ string, ci *store.InstanceRecord) (bool, error) {
 		if ci.Ec2InstanceId != "" && (ci.Status == "ACTIVE" || ci.Status == "DRAINING") {
-			ids[ci.Ec2InstanceId] = ci.Address
+			ids[ci.Ec2InstanceId] = node{address: ci.Address, zone: store.AttributeValue(ci.Attributes, "ecs.availability-zone")}
 		}
 		return true, nil
 	})
@@ -51,10 +57,11 @@ func runningInstances(tx store.ReadTx) (map[string]string, error) {
 
 // checkTargets validates target descriptions for tg: instance targets must
 // be the EC2 instance of a live container instance, ip targets IPv4
-// addresses. It returns the addresses of the instance targets' nodes.
-func checkTargets(tx store.ReadTx, tg *store.TargetGroupRecord, ts []TargetDescription) (hosts map[string]string, err error) {
+// addresses. An instance target's Availability Zone is its instance's, not
+// the caller's to give. It returns the instance targets' nodes.
+func checkTargets(tx store.ReadTx, tg *store.TargetGroupRecord, ts []TargetDescription) (nodes map[string]node, err error) {
 	var bad []string
-	var running map[string]string
+	var running map[string]node
 	for _, t := range ts {
 		if t.Port != nil && (*t.Port < 1 || *t.Port > 65535) {
 			return nil, validation("Port '%d' of target '%s' must be between 1 and 65535", *t.Port, t.Id)
@@ -68,6 +75,9 @@ func checkTargets(tx store.ReadTx, tg *store.TargetGroupRecord, ts []TargetDescr
 		default:
 			if !strings.HasPrefix(t.Id, "i-") {
 				return nil, validation("The instance ID '%s' is malformed", t.Id)
+			}
+			if t.AvailabilityZone != "" {
+				return nil, validation("An Availability Zone cannot be specified for target '%s': target group '%s' has target type 'instance'", t.Id, tg.Name)
 			}
 			if running == nil {
 				if running, err = runningInstances(tx); err != nil {
@@ -95,7 +105,7 @@ func (a *API) registerTargets(ctx context.Context, in *RegisterTargetsInput) (*R
 		if err != nil {
 			return err
 		}
-		hosts, err := checkTargets(tx, tg, in.Targets)
+		nodes, err := checkTargets(tx, tg, in.Targets)
 		if err != nil {
 			return err
 		}
@@ -105,7 +115,11 @@ func (a *API) registerTargets(ctx context.Context, in *RegisterTargetsInput) (*R
 		}
 		count := len(existing)
 		for _, t := range in.Targets {
-			created, err := store.RegisterTarget(tx, tg.ID, t.Id, targetPort(tg, t), t.AvailabilityZone, hosts[t.Id], now)
+			az, host := t.AvailabilityZone, ""
+			if n, ok := nodes[t.Id]; ok {
+				az, host = n.zone, n.address
+			}
+			created, err := store.RegisterTarget(tx, tg.ID, t.Id, targetPort(tg, t), az, host, now)
 			if err != nil {
 				return err
 			}

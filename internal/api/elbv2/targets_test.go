@@ -121,6 +121,16 @@ func TestInstanceTargets(t *testing.T) {
 	if r := rows(e.health(aws.ToString(tg.TargetGroupArn))); len(r) != 2 || r[0].port != 32768 || r[1].port != 32769 {
 		t.Errorf("%+v", r)
 	}
+	// The zone is the instance's, and not the caller's to give.
+	for _, d := range e.health(aws.ToString(tg.TargetGroupArn)) {
+		if z := aws.ToString(d.Target.AvailabilityZone); z != "us-east-1b" {
+			t.Errorf("instance target's zone = %q, want the instance's us-east-1b", z)
+		}
+	}
+	withZone := target("i-0123456789abcdef0", 32770)
+	withZone.AvailabilityZone = aws.String("us-east-1a")
+	_, err = e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn, Targets: []types.TargetDescription{withZone}})
+	wantCode(t, err, "ValidationError", "Availability Zone")
 	for _, id := range []string{"i-00000000000000bad", "i-0fffffffffffffff0"} {
 		_, err = e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn, Targets: []types.TargetDescription{target(id, 0)}})
 		wantCode(t, err, "InvalidTarget", "The following targets are not in a running state and cannot be registered: '"+id+"'")
