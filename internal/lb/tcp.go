@@ -101,19 +101,32 @@ func pickTCP(g *groupSnap, c net.Conn, skip *backend) *backend {
 	return nil
 }
 
-// pipe copies a→b and b→a; when one direction ends it half-closes the
-// other side's write end, and it returns when both have ended.
+// pipe copies a→b and b→a and returns when both directions have ended.
+// A direction that ends with its source's EOF is a half-close, passed on
+// to the other side's write end; one that ends with an error (a reset, a
+// failed write) closes both connections, since the other direction could
+// otherwise wait forever on a peer that never closes.
 func pipe(a, b net.Conn) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, _ = io.Copy(b, a)
-		closeWrite(b)
+		_, err := io.Copy(b, a)
+		endCopy(b, a, err)
 	}()
-	_, _ = io.Copy(a, b)
-	closeWrite(a)
+	_, err := io.Copy(a, b)
+	endCopy(a, b, err)
 	<-done
 	_ = b.Close()
+}
+
+// endCopy ends the direction src→dst.
+func endCopy(dst, src net.Conn, err error) {
+	if err == nil {
+		closeWrite(dst)
+		return
+	}
+	_ = dst.Close()
+	_ = src.Close()
 }
 
 func closeWrite(c net.Conn) {

@@ -82,3 +82,53 @@ func cutByte(s string, c byte) (string, string, bool) {
 	}
 	return s, "", false
 }
+
+// TestTCPResetClosesTarget: a client that resets its connection (rather
+// than half-closing it) ends the proxied connection, even with a target
+// that keeps its side open after reading EOF; otherwise the connection
+// stays counted in flight, which also holds a deregistration open until
+// its delay.
+func TestTCPResetClosesTarget(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(io.Discard, c) // until EOF or reset, then stay open
+				<-hold
+			}()
+		}
+	}()
+	tg := h.tg(store.ProtocolTCP, &store.HealthCheck{Enabled: true, Protocol: store.ProtocolTCP, Port: "traffic-port",
+		IntervalSeconds: 1, TimeoutSeconds: 1, HealthyThreshold: 2, UnhealthyThreshold: 2}, nil)
+	h.register(tg, ln.Addr().String())
+	_, addr := h.listener(h.lbRecord(store.LBTypeNetwork), store.ProtocolTCP, fwd(tg))
+	h.waitState(tg, ln.Addr().String(), store.TargetHealthy, 5*time.Second)
+	h.waitHealthy(tg)
+	_, port := splitAddr(t, addr)
+	b := h.lb.snap.Load().listeners[port].tcp.groups[0].routable[0]
+
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually(2*time.Second, "the connection counted in flight", func() bool { return b.inflight.Load() == 1 })
+	_ = c.(*net.TCPConn).SetLinger(0)
+	_ = c.Close() // a reset
+	h.eventually(2*time.Second, "the proxied connection ended", func() bool { return b.inflight.Load() == 0 })
+}
