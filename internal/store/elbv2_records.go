@@ -128,6 +128,9 @@ type ListenerRecord struct {
 	DefaultActions  []Action `json:"defaultActions"`
 	DefaultRuleID   string   `json:"defaultRuleId"`
 	Tags            []ELBTag `json:"tags,omitzero"`
+	// DefaultRuleTags are the default rule's own tags (the rule has no
+	// record of its own).
+	DefaultRuleTags []ELBTag `json:"defaultRuleTags,omitzero"`
 }
 
 // Action types.

@@ -92,8 +92,9 @@ func (a *API) getTagged(tx store.ReadTx, s string) (tagged, error) {
 		return tagged{}, err
 	}
 	if ref.rule == nil {
-		// The default rule is the listener's; it keeps no tags of its own.
-		return tagged{store.ListenerKey(ref.listener.LoadBalancerID, ref.listener.ID), &ref.listener.Tags, ref.listener}, nil
+		// The default rule lives in its listener's record, with tags of
+		// its own.
+		return tagged{store.ListenerKey(ref.listener.LoadBalancerID, ref.listener.ID), &ref.listener.DefaultRuleTags, ref.listener}, nil
 	}
 	return tagged{store.RuleKey(ref.lb.ID, ref.listener.ID, ref.rule.ID), &ref.rule.Tags, ref.rule}, nil
 }

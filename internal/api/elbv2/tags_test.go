@@ -55,6 +55,24 @@ func TestTags(t *testing.T) {
 		t.Errorf("after remove %+v", d.TagDescriptions[0].Tags)
 	}
 
+	// The listener's default rule has tags of its own.
+	rules, err := e.c.DescribeRules(e.ctx, &elb.DescribeRulesInput{ListenerArn: aws.String(l)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := aws.ToString(rules.Rules[len(rules.Rules)-1].RuleArn)
+	if _, err := e.c.AddTags(e.ctx, &elb.AddTagsInput{ResourceArns: []string{def}, Tags: []types.Tag{{Key: aws.String("d"), Value: aws.String("1")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.RemoveTags(e.ctx, &elb.RemoveTagsInput{ResourceArns: []string{def}, TagKeys: []string{"team"}}); err != nil {
+		t.Fatal(err)
+	}
+	d, err = e.c.DescribeTags(e.ctx, &elb.DescribeTagsInput{ResourceArns: []string{l, def}})
+	if err != nil || len(d.TagDescriptions) != 2 || len(d.TagDescriptions[0].Tags) != 2 || len(d.TagDescriptions[1].Tags) != 1 ||
+		aws.ToString(d.TagDescriptions[1].Tags[0].Key) != "d" {
+		t.Errorf("listener and default rule tags: %+v, %v", d, err)
+	}
+
 	for _, c := range []struct {
 		arn, code string
 	}{{lb + "0", "LoadBalancerNotFound"}, {tg + "0", "TargetGroupNotFound"}, {l + "0", "ListenerNotFound"}, {r + "0", "RuleNotFound"},
