@@ -281,8 +281,11 @@ func (h *head) field(line []byte) error {
 		}
 	case 17:
 		if equalFold(name, "Transfer-Encoding") {
-			codings := bytes.Split(value, []byte{','})
-			h.chunked = equalFold(bytes.TrimSpace(codings[len(codings)-1]), "chunked")
+			last := value // the final coding decides the framing
+			if i := bytes.LastIndexByte(value, ','); i >= 0 {
+				last = value[i+1:]
+			}
+			h.chunked = equalFold(bytes.TrimSpace(last), "chunked")
 			h.badTE = !h.chunked
 		}
 	}

@@ -3,6 +3,7 @@ package lb
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -75,5 +76,50 @@ func TestReadHeadErrors(t *testing.T) {
 	h := parseReq(t, "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")
 	if string(h.method) != "GET" {
 		t.Errorf("method %q", h.method)
+	}
+}
+
+// TestHotPathAllocs: parsing and writing heads and copying bodies, with
+// the framing checks, allocate nothing once a connection's buffers exist.
+func TestHotPathAllocs(t *testing.T) {
+	const reqRaw = "POST /a?b=1 HTTP/1.1\r\nHost: app.test:8080\r\nContent-Length: 5\r\nConnection: keep-alive, X-Hop\r\n" +
+		"X-Hop: 1\r\nX-Forwarded-For: 1.2.3.4\r\nAccept: */*\r\n\r\nhello"
+	const respRaw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nX-T: 1\r\n\r\n"
+	src := strings.NewReader("")
+	br := bufio.NewReader(src)
+	bw := bufio.NewWriter(io.Discard)
+	var req, resp head
+	ls := &listenerSnap{portStr: []string{"80"}}
+	addr := func() net.Addr { return &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 80} }
+	var failed error
+	allocs := testing.AllocsPerRun(100, func() {
+		src.Reset(reqRaw)
+		br.Reset(src)
+		if err := req.readRequest(br); err != nil {
+			failed = err
+			return
+		}
+		writeRequestHead(bw, &req, ls, "127.0.0.9", addr)
+		if err := copyN(bw, br, req.contentLength, nil); err != nil {
+			failed = err
+			return
+		}
+		src.Reset(respRaw)
+		br.Reset(src)
+		if err := resp.readResponse(br); err != nil {
+			failed = err
+			return
+		}
+		writeResponseHead(bw, &resp, frameChunked, nil, "", &req, true, nil)
+		if err := copyChunked(bw, br, true, nil); err != nil {
+			failed = err
+		}
+		_ = bw.Flush()
+	})
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	if allocs != 0 {
+		t.Errorf("%v allocations per request, want 0", allocs)
 	}
 }
