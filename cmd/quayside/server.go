@@ -17,7 +17,7 @@ import (
 // serverFlags are the flags `server` and `dev` share.
 type serverFlags struct {
 	listen, dataDir, region, account, keyID, secret, agentToken, logLevel *string
-	lbBind                                                                *string
+	lbBind, lbDNSSuffix                                                   *string
 	lostNodeGrace, taskSuccessAfter                                       *time.Duration
 }
 
@@ -32,6 +32,8 @@ func addServerFlags(fs *flag.FlagSet, defaultDataDir string) serverFlags {
 		agentToken: fs.String("agent-token", "", "agent protocol token (default: from DIR/agent-token, or generated; env QUAYSIDE_AGENT_TOKEN)"),
 		logLevel:   fs.String("log-level", "info", "debug, info, warn or error"),
 		lbBind:     fs.String("lb-bind-address", "127.0.0.1", "`HOST` the load balancers' listeners listen on"),
+		lbDNSSuffix: fs.String("lb-dns-suffix", "", "`DOMAIN` of load balancers' DNS names, <name>-<id>.DOMAIN; it should resolve to the bind address "+
+			"(default lb.localhost, which resolves to loopback)"),
 		lostNodeGrace: fs.Duration("lost-node-grace", 0,
 			"how long a node's agent may stay disconnected before its service tasks are replaced elsewhere (default 500ms)"),
 		taskSuccessAfter: fs.Duration("task-success-after", 0,
@@ -52,6 +54,7 @@ func (f serverFlags) config(stderr io.Writer) (server.Config, error) {
 		LostNodeGrace:    *f.lostNodeGrace,
 		TaskSuccessAfter: *f.taskSuccessAfter,
 		LBBindAddress:    *f.lbBind,
+		LBDNSSuffix:      *f.lbDNSSuffix,
 	}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -235,5 +236,18 @@ func TestInstanceTargetsAtTheNodeAddress(t *testing.T) {
 	url := "http://" + net.JoinHostPort(lbBind, strconv.Itoa(int(lbPort)))
 	if code, body := get(t, url+"/"); code != 200 || body != "node "+net.JoinHostPort(lbBind, strconv.Itoa(int(lbPort))) {
 		t.Errorf("through the load balancer: %d %q", code, body)
+	}
+}
+
+// TestLoadBalancerDNSSuffix: DNSName is <name>-<id> under the configured
+// suffix.
+func TestLoadBalancerDNSSuffix(t *testing.T) {
+	h := servertest.Start(t, func(c *server.Config) { c.LBBindAddress = lbBind; c.LBDNSSuffix = "lb.example.internal" })
+	out, err := elb.NewFromConfig(h.AWS).CreateLoadBalancer(t.Context(), &elb.CreateLoadBalancerInput{Name: aws.String("Web")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dns := aws.ToString(out.LoadBalancers[0].DNSName); !strings.HasPrefix(dns, "web-") || !strings.HasSuffix(dns, ".lb.example.internal") {
+		t.Errorf("DNSName = %q", dns)
 	}
 }

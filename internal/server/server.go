@@ -64,6 +64,11 @@ type Config struct {
 	// LBBindAddress is the host the load balancers' listeners listen on
 	// (default 127.0.0.1).
 	LBBindAddress string
+	// LBDNSSuffix is the domain of load balancers' DNSNames
+	// ("<name>-<id>.<suffix>"); it should resolve to LBBindAddress (a
+	// wildcard record). Default elbv2.DefaultDNSSuffix, lb.localhost, which
+	// resolves to the loopback address.
+	LBDNSSuffix string
 }
 
 // Server is a running control plane.
@@ -166,7 +171,7 @@ func (s *Server) handler() http.Handler {
 		Logger:  s.cfg.Logger,
 	})
 	router.AddJSON(ecs.New(ecs.Deps{Store: s.store, Scope: s.Scope(), Now: s.cfg.Now, Logger: s.cfg.Logger}).Service())
-	router.AddQuery(elbv2.New(elbv2.Deps{Store: s.store, Scope: s.Scope(), Now: s.cfg.Now, Logger: s.cfg.Logger}).Service())
+	router.AddQuery(elbv2.New(elbv2.Deps{Store: s.store, Scope: s.Scope(), Now: s.cfg.Now, Logger: s.cfg.Logger, DNSSuffix: s.cfg.LBDNSSuffix}).Service())
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle(agentproto.PathPrefix, s.agent) // its own token, not SigV4

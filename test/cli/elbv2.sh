@@ -3,7 +3,7 @@
 # balancer, a target group, a listener, targets and their health, rules,
 # attributes, tags, the errors clients see, and the deletes.
 #
-# Usage: AWS_CLI=/usr/bin/aws ENDPOINT=http://127.0.0.1:4566 LB_PORT=18080 elbv2.sh
+# Usage: AWS_CLI=/usr/bin/aws ENDPOINT=http://127.0.0.1:4566 LB_PORT=18080 [LB_DNS_SUFFIX=lb.localhost] elbv2.sh
 # with AWS_SHARED_CREDENTIALS_FILE and AWS_DEFAULT_REGION set.
 set -euo pipefail
 
@@ -32,7 +32,7 @@ case "$lb" in arn:aws:elasticloadbalancing:*:loadbalancer/app/web/*) echo "ok: c
 expect "active	application	internet-facing" \
 	"$(elb describe-load-balancers --names web --query 'LoadBalancers[0].[State.Code,Type,Scheme]')" "describe-load-balancers"
 dns=$(elb describe-load-balancers --load-balancer-arns "$lb" --query 'LoadBalancers[0].DNSName')
-case "$dns" in web-*.lb.localhost) echo "ok: DNSName $dns" ;; *) fail "DNSName $dns" ;; esac
+case "$dns" in "web-"*".${LB_DNS_SUFFIX:-lb.localhost}") echo "ok: DNSName $dns" ;; *) fail "DNSName $dns" ;; esac
 
 tg=$(elb create-target-group --name web-tg --protocol HTTP --port 8080 --target-type ip --vpc-id vpc-1 \
 	--health-check-path /health --health-check-interval-seconds 10 --matcher HttpCode=200-299 \

@@ -67,10 +67,11 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startServer runs `quayside server` on dataDir and waits for /healthz.
-func startServer(t *testing.T, dataDir, listen string) *proc {
+// startServer runs `quayside server` on dataDir, with flags added, and
+// waits for /healthz.
+func startServer(t *testing.T, dataDir, listen string, flags ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(quaysideBinary(t), "server", "--listen", listen, "--data-dir", dataDir)
+	cmd := exec.Command(quaysideBinary(t), append([]string{"server", "--listen", listen, "--data-dir", dataDir}, flags...)...)
 	logf, err := os.Create(filepath.Join(t.TempDir(), "server.log"))
 	if err != nil {
 		t.Fatal(err)
