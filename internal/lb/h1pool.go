@@ -15,8 +15,7 @@ const (
 	// probeAfter: a pooled connection idle longer than this is checked
 	// (a non-blocking peek) before it is reused, so one the target closed
 	// meanwhile (a server's keep-alive timeout) is not used.
-	probeAfter  = time.Second
-	dialTimeout = 10 * time.Second
+	probeAfter = time.Second
 )
 
 // bconn is a keep-alive connection to a target.
@@ -58,8 +57,9 @@ type connPool struct {
 	closed bool
 }
 
-// get returns an idle connection (reused true) or dials a new one.
-func (b *backend) getConn(fresh bool) (bc *bconn, reused bool, err error) {
+// getConn returns an idle connection (reused true) or dials a new one,
+// waiting at most dial for it.
+func (b *backend) getConn(fresh bool, dial time.Duration) (bc *bconn, reused bool, err error) {
 	for !fresh {
 		p := &b.pool
 		p.mu.Lock()
@@ -78,7 +78,7 @@ func (b *backend) getConn(fresh bool) (bc *bconn, reused bool, err error) {
 		}
 		return bc, true, nil
 	}
-	c, err := net.DialTimeout("tcp", b.addr, dialTimeout)
+	c, err := net.DialTimeout("tcp", b.addr, dial)
 	if err != nil {
 		return nil, false, err
 	}

@@ -30,18 +30,22 @@ type harness struct {
 	client *http.Client
 }
 
-func newHarness(t testing.TB) *harness {
+func newHarness(t testing.TB, opts ...func(*LB)) *harness {
 	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newHarnessOn(t, st)
+	return newHarnessOn(t, st, opts...)
 }
 
-// newHarnessOn runs the data plane on st, which it closes at the end.
-func newHarnessOn(t testing.TB, st store.Store) *harness {
+// newHarnessOn runs the data plane on st, which it closes at the end. opts
+// adjust the data plane before it runs (shorter timeouts).
+func newHarnessOn(t testing.TB, st store.Store, opts ...func(*LB)) *harness {
 	l := New(Deps{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for _, o := range opts {
+		o(l)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = l.Run(ctx) }()

@@ -35,6 +35,9 @@ type LB struct {
 	warned   map[string]bool
 	failedLn map[int32]string
 
+	// Timeouts AWS fixes; New sets them, a test shortens them before Run.
+	dialTimeout time.Duration // connecting to a target (ALB and NLB: 10 s)
+
 	wg sync.WaitGroup // checkers, drainers, listener goroutines
 }
 
@@ -64,6 +67,8 @@ func New(d Deps) *LB {
 		serving:  map[int32]*serving{},
 		warned:   map[string]bool{},
 		failedLn: map[int32]string{},
+
+		dialTimeout: targetDialTimeout,
 	}
 	l.writer = newWriter(d.Store, d.Now, d.Logger)
 	l.snap.Store(&snapshot{listeners: map[int32]*listenerSnap{}})

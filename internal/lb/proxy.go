@@ -119,11 +119,19 @@ const (
 
 // proxy sends the request to b and copies the answer back. A pooled
 // connection the target had closed is replaced by a new one once, when the
-// request can be sent again.
+// request can be sent again. A target that takes no connection within the
+// connection timeout gets the client a 504 (ALB's answer), one that
+// refuses it another target.
 func (hc *h1conn) proxy(ls *listenerSnap, g *groupSnap, b *backend) outcome {
 	defer b.release()
 	for try := 0; ; try++ {
-		bc, reused, err := b.getConn(try > 0)
+		bc, reused, err := b.getConn(try > 0, hc.l.dialTimeout)
+		if err != nil && isTimeout(err) {
+			if hc.local(errorPages[504], hc.req.keepAlive()) {
+				return doneKeep
+			}
+			return doneClose
+		}
 		if err != nil {
 			return retryOther
 		}

@@ -35,8 +35,9 @@ func (l *LB) serveTCP(s *serving) {
 	}
 }
 
-// tcpDialTimeout bounds the connection to a target.
-const tcpDialTimeout = 10 * time.Second
+// targetDialTimeout bounds the connection to a target: ALB's connection
+// timeout (10 s; a 504 when it expires), NLB's alike.
+const targetDialTimeout = 10 * time.Second
 
 // proxyTCP connects the client to a target of the listener's group and
 // copies both ways until both sides have closed, passing half-closes on.
@@ -59,7 +60,7 @@ func (l *LB) proxyTCP(c net.Conn, port int32, conns *tcpConns) {
 			time.Sleep(200 * time.Microsecond) // a newer snapshot is coming
 			continue
 		}
-		tc, err := net.DialTimeout("tcp", b.addr, tcpDialTimeout)
+		tc, err := net.DialTimeout("tcp", b.addr, l.dialTimeout)
 		if err != nil {
 			b.release()
 			skip = b
