@@ -306,3 +306,16 @@ func TestH1HeadLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestH1StatusLineWithoutReason: a target's status line without a reason
+// phrase ("HTTP/1.1 200") reaches the client with the space before the
+// empty reason that RFC 9112 4 requires ("HTTP/1.1 200 ").
+func TestH1StatusLineWithoutReason(t *testing.T) {
+	t.Parallel()
+	_, addr, _ := rawSetup(t, func(int64, *http.Request, []byte) string {
+		return "HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok"
+	})
+	if out := raw(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(out, "HTTP/1.1 200 \r\n") {
+		t.Errorf("got %q, want the status line %q", out, "HTTP/1.1 200 \r\n")
+	}
+}

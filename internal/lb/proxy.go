@@ -449,6 +449,9 @@ func writeField(w *bufio.Writer, f field) {
 func writeResponseHead(w *bufio.Writer, resp *head, fr framing, g *groupSnap, cookie string, r *head, keep bool, f *forwardSnap) {
 	_, _ = w.WriteString("HTTP/1.1 ")
 	_, _ = w.Write(resp.statusLine)
+	if len(resp.statusLine) == 3 {
+		_ = w.WriteByte(' ') // no reason phrase: the space before it stays (RFC 9112 4)
+	}
 	_, _ = w.Write(crlf)
 	for _, f := range resp.fields {
 		if r == nil {
