@@ -50,8 +50,9 @@ type head struct {
 	// Framing and connection handling, from the fields.
 	contentLength int64 // -1: none given
 	chunked       bool
-	clAndTE       bool // both Content-Length and Transfer-Encoding: chunked
-	badTE         bool // a Transfer-Encoding other than chunked
+	clAndTE       bool // both Content-Length and Transfer-Encoding
+	badTE         bool // a Transfer-Encoding whose final coding is not chunked
+	teCodings     bool // a Transfer-Encoding names a coding other than chunked
 	connClose     bool
 	connKeepAlive bool
 	connUpgrade   bool
@@ -70,7 +71,7 @@ func (h *head) reset() {
 	h.status, h.minor = 0, 1
 	h.contentLength = -1
 	h.chunked, h.clAndTE, h.badTE, h.connClose, h.connKeepAlive, h.connUpgrade = false, false, false, false, false, false
-	h.expect100, h.hasXFF, h.hasTrailer = false, false, false
+	h.expect100, h.hasXFF, h.hasTrailer, h.teCodings = false, false, false, false
 }
 
 // readRaw reads a head of at most limit bytes up to and including its
@@ -167,11 +168,13 @@ func (h *head) readRequest(br *bufio.Reader) error {
 	return nil
 }
 
-// framing settles the body length: chunked wins over a Content-Length
-// (RFC 9112 6.3), and the pair is noted, since the connection must close
-// after such a message (RFC 9112 6.1).
+// framing settles the body length: a Transfer-Encoding wins over a
+// Content-Length (RFC 9112 6.3), and the pair is noted, since the
+// connection must close after such a message (RFC 9112 6.1). Without
+// chunked as the final coding a response lasts until the connection
+// closes; such a request is refused.
 func (h *head) framing() {
-	if h.chunked {
+	if h.chunked || h.badTE {
 		h.clAndTE = h.contentLength >= 0
 		h.contentLength = -1
 	}
@@ -287,6 +290,7 @@ func (h *head) field(line []byte) error {
 			}
 			h.chunked = equalFold(bytes.TrimSpace(last), "chunked")
 			h.badTE = !h.chunked
+			h.teCodings = h.teCodings || !equalFold(value, "chunked")
 		}
 	}
 	return nil

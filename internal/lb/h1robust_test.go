@@ -84,15 +84,47 @@ func (rt *rawTarget) requests() []string {
 // rawSetup serves a scripted target behind an application load balancer
 // (TCP health checks, so the script sees only proxied requests).
 func rawSetup(t *testing.T, answer func(n int64, r *http.Request, body []byte) string) (*harness, string, *rawTarget) {
-	h := newHarness(t)
 	rt := newRawTarget(t, answer)
+	h, addr := targetSetup(t, rt.addr)
+	return h, addr, rt
+}
+
+// targetSetup serves the target at target behind an application load
+// balancer, with TCP health checks; it returns the listener's address.
+func targetSetup(t *testing.T, target string) (*harness, string) {
+	h := newHarness(t)
 	tg := h.tg(store.ProtocolHTTP, &store.HealthCheck{Enabled: true, Protocol: store.ProtocolTCP, Port: "traffic-port",
 		IntervalSeconds: 1, TimeoutSeconds: 1, HealthyThreshold: 2, UnhealthyThreshold: 2}, nil)
-	h.register(tg, rt.addr)
+	h.register(tg, target)
 	_, addr := h.listener(h.lbRecord(store.LBTypeApplication), store.ProtocolHTTP, fwd(tg))
-	h.waitState(tg, rt.addr, store.TargetHealthy, 5*time.Second)
+	h.waitState(tg, target, store.TargetHealthy, 5*time.Second)
 	h.waitHealthy(tg)
-	return h, addr, rt
+	return h, addr
+}
+
+// closingTarget answers the first request on each connection with answer
+// and closes the connection.
+func closingTarget(t *testing.T, answer string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+					_, _ = io.WriteString(c, answer)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }
 
 func okAnswer(body string) string {
@@ -317,5 +349,48 @@ func TestH1StatusLineWithoutReason(t *testing.T) {
 	})
 	if out := raw(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(out, "HTTP/1.1 200 \r\n") {
 		t.Errorf("got %q, want the status line %q", out, "HTTP/1.1 200 \r\n")
+	}
+}
+
+// TestH1ResponseTransferCoding: a response whose final transfer coding is
+// not chunked is read until the target closes the connection, whatever
+// Content-Length says (RFC 9112 6.3), and reaches an HTTP/1.1 client with
+// its codings and the client connection closed after it; codings before
+// a final chunked are kept too. An HTTP/1.0 client cannot be sent
+// Transfer-Encoding (RFC 9112 6.1) and gets the body until close.
+func TestH1ResponseTransferCoding(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ name, answer, req, wantTE, wantBody string }{
+		{"gzip alone", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\nabcdef",
+			"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "gzip", "abcdef"},
+		{"chunked then gzip", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+			"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "chunked,gzip", "3\r\nabc\r\n0\r\n\r\n"},
+		{"gzip then chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+			"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "gzip, chunked", "3\r\nabc\r\n0\r\n\r\n"},
+		{"gzip alone to HTTP/1.0", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\nabcdef",
+			"GET / HTTP/1.0\r\n\r\n", "", "abcdef"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, addr := targetSetup(t, closingTarget(t, c.answer))
+			out := raw(t, addr, c.req)
+			head, body, _ := strings.Cut(out, "\r\n\r\n")
+			var te []string
+			for _, line := range strings.Split(head, "\r\n")[1:] {
+				name, value, _ := strings.Cut(line, ": ")
+				switch {
+				case strings.EqualFold(name, "Transfer-Encoding"):
+					te = append(te, value)
+				case strings.EqualFold(name, "Content-Length"):
+					t.Errorf("a Content-Length went out: %q", head)
+				}
+			}
+			if got := strings.Join(te, ","); !strings.HasPrefix(head, "HTTP/1.1 200 ") || got != c.wantTE || body != c.wantBody {
+				t.Errorf("got %q, want Transfer-Encoding %q and the body %q", out, c.wantTE, c.wantBody)
+			}
+			if !strings.Contains(head, "\r\nConnection: close") {
+				t.Errorf("the client connection stays open: %q", head)
+			}
+		})
 	}
 }

@@ -260,7 +260,7 @@ const (
 	frameChunked                // chunked, passed through
 	frameDechunk                // chunked from the target, plain to an HTTP/1.0 client (until close)
 	frameReChunk                // until the target closes, chunked to an HTTP/1.1 client
-	frameToEOF                  // until the target closes, to an HTTP/1.0 client (until close)
+	frameToEOF                  // until the target closes, to the client until close
 )
 
 // relay writes the response to the client and returns whether the client
@@ -272,6 +272,11 @@ func (hc *h1conn) relay(bc *bconn, g *groupSnap, b *backend, tick func()) outcom
 	switch {
 	case string(r.method) == "HEAD" || resp.status == 204 || resp.status == 304 || resp.status < 200:
 		fr = frameNone
+	case resp.badTE:
+		// Chunked is not the final coding: the body lasts until the
+		// target closes (RFC 9112 6.3), and goes on as it came, its
+		// codings named, to a client whose connection then closes.
+		fr = frameToEOF
 	case resp.chunked && r.minor == 1:
 		fr = frameChunked
 	case resp.chunked:
@@ -445,7 +450,10 @@ func writeField(w *bufio.Writer, f field) {
 // client, without hop-by-hop fields, framed as fr, with the stickiness
 // cookies when there are: AWSALB names the target (the group's
 // stickiness), AWSALBTG the group (the forward action's). r is nil for
-// interim and 101 answers, which go as they came.
+// interim and 101 answers, which go as they came. Transfer codings other
+// than chunked, which the body still carries, are named to an HTTP/1.1
+// client as the target named them (an HTTP/1.0 one cannot be told: RFC
+// 9112 6.1).
 func writeResponseHead(w *bufio.Writer, resp *head, fr framing, g *groupSnap, cookie string, r *head, keep bool, f *forwardSnap) {
 	_, _ = w.WriteString("HTTP/1.1 ")
 	_, _ = w.Write(resp.statusLine)
@@ -453,6 +461,7 @@ func writeResponseHead(w *bufio.Writer, resp *head, fr framing, g *groupSnap, co
 		_ = w.WriteByte(' ') // no reason phrase: the space before it stays (RFC 9112 4)
 	}
 	_, _ = w.Write(crlf)
+	passTE := resp.teCodings && r != nil && r.minor == 1 && (fr == frameChunked || fr == frameToEOF)
 	for _, f := range resp.fields {
 		if r == nil {
 			if resp.status != 101 && resp.hopByHop(f.name) {
@@ -461,7 +470,8 @@ func writeResponseHead(w *bufio.Writer, resp *head, fr framing, g *groupSnap, co
 			writeField(w, f)
 			continue
 		}
-		if resp.hopByHop(f.name) && !(fr == frameChunked && equalFold(f.name, "Trailer")) {
+		if resp.hopByHop(f.name) && !(fr == frameChunked && equalFold(f.name, "Trailer")) &&
+			!(passTE && equalFold(f.name, "Transfer-Encoding")) {
 			continue
 		}
 		if fr != frameLength && fr != frameNone && equalFold(f.name, "Content-Length") {
@@ -487,7 +497,7 @@ func writeResponseHead(w *bufio.Writer, resp *head, fr framing, g *groupSnap, co
 		_, _ = w.WriteString(strconv.Itoa(int(f.stickyFor / time.Second)))
 		_, _ = w.WriteString("; Path=/\r\n")
 	}
-	if fr == frameChunked || fr == frameReChunk {
+	if fr == frameChunked && !passTE || fr == frameReChunk {
 		_, _ = w.WriteString("Transfer-Encoding: chunked\r\n")
 	}
 	switch {
