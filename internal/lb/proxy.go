@@ -221,6 +221,9 @@ func (hc *h1conn) exchange(bc *bconn, reused bool, ls *listenerSnap, g *groupSna
 			}
 			return hc.failed(502), false
 		}
+		// The wait for the target does not count against the client
+		// connection's idle timeout: a late answer still goes out.
+		hc.dl.touch(hc.c, hc.idle)
 		if resp.status >= 200 || resp.status == 101 {
 			break
 		}

@@ -1,7 +1,10 @@
 package lb
 
 import (
+	"bufio"
+	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"syscall"
@@ -90,5 +93,51 @@ func TestDialTimeout504(t *testing.T) {
 	}
 	if d := time.Since(start); d > 1500*time.Millisecond {
 		t.Errorf("the answer took %v with a 300ms connection timeout", d)
+	}
+}
+
+// TestSlowTargetOutlastsClientDeadline: a client that sends its request
+// late in the connection's idle timeout, to a target that answers within
+// that timeout, gets the answer: the wait for the target does not count
+// as the client connection being idle.
+func TestSlowTargetOutlastsClientDeadline(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	rt := newRawTarget(t, func(int64, *http.Request, []byte) string {
+		time.Sleep(1200 * time.Millisecond)
+		return okAnswer("slow")
+	})
+	tg := h.tg(store.ProtocolHTTP, &store.HealthCheck{Enabled: true, Protocol: store.ProtocolTCP, Port: "traffic-port",
+		IntervalSeconds: 1, TimeoutSeconds: 1, HealthyThreshold: 2, UnhealthyThreshold: 2}, nil)
+	h.register(tg, rt.addr)
+	lbID := h.lbRecord(store.LBTypeApplication)
+	h.update(func(tx store.Tx) error {
+		var rec store.LoadBalancerRecord
+		if _, _, err := store.GetJSON(tx, store.LoadBalancerKey(lbID), &rec); err != nil {
+			return err
+		}
+		rec.Attributes = map[string]string{store.LBAttrIdleTimeout: "2"}
+		return store.PutJSON(tx, store.LoadBalancerKey(lbID), &rec)
+	})
+	_, addr := h.listener(lbID, store.ProtocolHTTP, fwd(tg))
+	h.waitHealthy(tg)
+
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	time.Sleep(1200 * time.Millisecond) // idle, within the 2 s timeout
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("a target answering within the idle timeout: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "slow" {
+		t.Errorf("got %d %q", resp.StatusCode, body)
 	}
 }
