@@ -49,8 +49,11 @@ type dockerEnv struct {
 	cluster  string
 	agentDir string
 	agentLog string
-	agent    *agentProc
-	logs     []string // process logs shown when the test fails
+	// nodeAddress, when set, is the agent's --address: where load
+	// balancers reach the node's host ports.
+	nodeAddress string
+	agent       *agentProc
+	logs        []string // process logs shown when the test fails
 }
 
 // requireDocker returns a client of the local engine. Without an engine the
@@ -182,6 +185,9 @@ func (e *dockerEnv) startAgent() *agentProc {
 		"--data-dir", e.agentDir,
 		"--pause-image", e.images.Pause,
 		"--log-level", "debug")
+	if e.nodeAddress != "" {
+		cmd.Args = append(cmd.Args, "--address", e.nodeAddress)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)

@@ -38,8 +38,13 @@ import (
 //   - docker kill of a task's container fails a bounded burst of requests
 //     at most, then none, and the task is replaced behind the balancer;
 //   - deleting the services leaves no target behind.
+//
+// The agent registers the node at 127.0.0.2 (--address), standing for a
+// machine of its own: the load balancer reaches the tasks' host ports
+// there, as Docker publishes them on every address of the node.
 func TestDockerServicesBehindALB(t *testing.T) {
 	e := newDockerEnv(t)
+	e.nodeAddress = "127.0.0.2"
 	e.startAgent()
 	a := e.newALB()
 	web := a.targetGroup("web")
