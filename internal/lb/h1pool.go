@@ -142,10 +142,19 @@ func (p *connPool) sweep(now time.Time) {
 type deadline struct{ at time.Time }
 
 func (d *deadline) touch(c net.Conn, idle time.Duration) {
+	if at, ok := d.next(idle); ok {
+		_ = c.SetDeadline(at)
+	}
+}
+
+// next moves the deadline to idle from now when it is less than idle
+// minus the slack away, and reports whether it moved.
+func (d *deadline) next(idle time.Duration) (time.Time, bool) {
 	now := time.Now()
 	slack := min(time.Second, idle/2)
 	if d.at.Sub(now) < idle-slack {
 		d.at = now.Add(idle)
-		_ = c.SetDeadline(d.at)
+		return d.at, true
 	}
+	return d.at, false
 }

@@ -37,6 +37,7 @@ type LB struct {
 
 	// Timeouts AWS fixes; New sets them, a test shortens them before Run.
 	dialTimeout time.Duration // connecting to a target (ALB and NLB: 10 s)
+	tcpIdle     time.Duration // a TCP flow with no data either way (NLB: 350 s)
 
 	wg sync.WaitGroup // checkers, drainers, listener goroutines
 }
@@ -69,6 +70,7 @@ func New(d Deps) *LB {
 		failedLn: map[int32]string{},
 
 		dialTimeout: targetDialTimeout,
+		tcpIdle:     tcpIdleTimeout,
 	}
 	l.writer = newWriter(d.Store, d.Now, d.Logger)
 	l.snap.Store(&snapshot{listeners: map[int32]*listenerSnap{}})

@@ -346,7 +346,7 @@ func (hc *h1conn) upgrade(bc *bconn) {
 	}
 	_ = hc.c.SetDeadline(time.Time{})
 	_ = bc.c.SetDeadline(time.Time{})
-	pipe(hc.c, bc.c)
+	pipe(hc.c, bc.c, 0)
 }
 
 var (

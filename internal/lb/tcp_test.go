@@ -132,3 +132,93 @@ func TestTCPResetClosesTarget(t *testing.T) {
 	_ = c.Close() // a reset
 	h.eventually(2*time.Second, "the proxied connection ended", func() bool { return b.inflight.Load() == 0 })
 }
+
+// TestTCPIdleTimeout: a TCP flow that carries no data either way for the
+// idle timeout is closed (NLB: 350 s), one that carries data only one way
+// is not.
+func TestTCPIdleTimeout(t *testing.T) {
+	t.Parallel()
+	const idle = 400 * time.Millisecond
+	h := newHarness(t, func(l *LB) { l.tcpIdle = idle })
+	// The target sends the first line it reads back as that many bytes,
+	// one every 100 ms, counts what else it reads, and keeps its side open.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	read := make(chan int, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				var cmd [2]byte
+				if _, err := io.ReadFull(c, cmd[:]); err != nil {
+					return // a health check
+				}
+				for range int(cmd[0] - '0') {
+					time.Sleep(100 * time.Millisecond)
+					if _, err := c.Write([]byte{'x'}); err != nil {
+						return
+					}
+				}
+				n, _ := io.Copy(io.Discard, c)
+				read <- int(n)
+			}()
+		}
+	}()
+	tg := h.tg(store.ProtocolTCP, &store.HealthCheck{Enabled: true, Protocol: store.ProtocolTCP, Port: "traffic-port",
+		IntervalSeconds: 1, TimeoutSeconds: 1, HealthyThreshold: 2, UnhealthyThreshold: 2}, nil)
+	h.register(tg, ln.Addr().String())
+	_, addr := h.listener(h.lbRecord(store.LBTypeNetwork), store.ProtocolTCP, fwd(tg))
+	h.waitState(tg, ln.Addr().String(), store.TargetHealthy, 5*time.Second)
+	h.waitHealthy(tg)
+
+	for _, c := range []struct {
+		name          string
+		fromTarget    int // bytes the target sends, 100 ms apart
+		fromClient    int // bytes the client sends, 100 ms apart
+		wantMinActive time.Duration
+	}{
+		{"idle both ways", 0, 0, 0},
+		{"target talks", 9, 0, 900 * time.Millisecond},
+		{"client talks", 0, 9, 900 * time.Millisecond},
+	} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		start := time.Now()
+		if _, err := conn.Write([]byte{byte('0' + c.fromTarget), '\n'}); err != nil {
+			t.Fatal(err)
+		}
+		for range c.fromClient {
+			time.Sleep(100 * time.Millisecond)
+			if _, err := conn.Write([]byte{'y'}); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+		}
+		got, err := io.ReadAll(conn) // until the proxy closes the flow
+		conn.Close()
+		d := time.Since(start)
+		if err != nil || len(got) != c.fromTarget {
+			t.Errorf("%s: read %q, %v; want %d bytes, then the connection closed", c.name, got, err, c.fromTarget)
+		}
+		if d < c.wantMinActive+idle/2 || d > c.wantMinActive+idle+time.Second {
+			t.Errorf("%s: closed after %v, want about %v of activity, then %v idle", c.name, d, c.wantMinActive, idle)
+		}
+		select {
+		case n := <-read:
+			if n != c.fromClient {
+				t.Errorf("%s: the target read %d bytes, want %d", c.name, n, c.fromClient)
+			}
+		case <-time.After(2 * time.Second):
+			t.Errorf("%s: the target's connection stayed open", c.name)
+		}
+	}
+}
