@@ -105,26 +105,11 @@ func targetSetup(t *testing.T, target string) (*harness, string) {
 // closingTarget answers the first request on each connection with answer
 // and closes the connection.
 func closingTarget(t *testing.T, answer string) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
-					_, _ = io.WriteString(c, answer)
-				}
-			}()
+	return tcpTarget(t, func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+			_, _ = io.WriteString(c, answer)
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 func okAnswer(body string) string {

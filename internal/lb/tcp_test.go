@@ -12,6 +12,16 @@ import (
 // tcpEcho is a TCP target that reads until the client half-closes, then
 // answers with its name and what it read, and closes.
 func tcpEcho(t *testing.T, name string) string {
+	return tcpTarget(t, func(c net.Conn) {
+		in, _ := io.ReadAll(c) // until the half-close
+		_, _ = c.Write(append([]byte(name+":"), in...))
+	})
+}
+
+// tcpTarget listens on 127.0.0.1 until the test ends and runs handle on
+// each connection, in a goroutine of its own, closing the connection
+// after it; it returns the address.
+func tcpTarget(t *testing.T, handle func(net.Conn)) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -25,8 +35,7 @@ func tcpEcho(t *testing.T, name string) string {
 			}
 			go func() {
 				defer c.Close()
-				in, _ := io.ReadAll(c) // until the half-close
-				_, _ = c.Write(append([]byte(name+":"), in...))
+				handle(c)
 			}()
 		}
 	}()
@@ -91,31 +100,17 @@ func cutByte(s string, c byte) (string, string, bool) {
 func TestTCPResetClosesTarget(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	hold := make(chan struct{})
 	t.Cleanup(func() { close(hold) })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = io.Copy(io.Discard, c) // until EOF or reset, then stay open
-				<-hold
-			}()
-		}
-	}()
+	target := tcpTarget(t, func(c net.Conn) {
+		_, _ = io.Copy(io.Discard, c) // until EOF or reset, then stay open
+		<-hold
+	})
 	tg := h.tg(store.ProtocolTCP, &store.HealthCheck{Enabled: true, Protocol: store.ProtocolTCP, Port: "traffic-port",
 		IntervalSeconds: 1, TimeoutSeconds: 1, HealthyThreshold: 2, UnhealthyThreshold: 2}, nil)
-	h.register(tg, ln.Addr().String())
+	h.register(tg, target)
 	_, addr := h.listener(h.lbRecord(store.LBTypeNetwork), store.ProtocolTCP, fwd(tg))
-	h.waitState(tg, ln.Addr().String(), store.TargetHealthy, 5*time.Second)
+	h.waitState(tg, target, store.TargetHealthy, 5*time.Second)
 	h.waitHealthy(tg)
 	_, port := splitAddr(t, addr)
 	b := h.lb.snap.Load().listeners[port].tcp.groups[0].routable[0]
@@ -145,40 +140,26 @@ func TestTCPIdleTimeout(t *testing.T) {
 	h := newHarness(t, func(l *LB) { l.tcpIdle = idle })
 	// The target sends the first line it reads back as that many bytes,
 	// one every 100 ms, counts what else it reads, and keeps its side open.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	read := make(chan int, 4)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	target := tcpTarget(t, func(c net.Conn) {
+		var cmd [2]byte
+		if _, err := io.ReadFull(c, cmd[:]); err != nil {
+			return // a health check
+		}
+		for range int(cmd[0] - '0') {
+			time.Sleep(100 * time.Millisecond)
+			if _, err := c.Write([]byte{'x'}); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				var cmd [2]byte
-				if _, err := io.ReadFull(c, cmd[:]); err != nil {
-					return // a health check
-				}
-				for range int(cmd[0] - '0') {
-					time.Sleep(100 * time.Millisecond)
-					if _, err := c.Write([]byte{'x'}); err != nil {
-						return
-					}
-				}
-				n, _ := io.Copy(io.Discard, c)
-				read <- int(n)
-			}()
 		}
-	}()
+		n, _ := io.Copy(io.Discard, c)
+		read <- int(n)
+	})
 	tg := h.tg(store.ProtocolTCP, &store.HealthCheck{Enabled: true, Protocol: store.ProtocolTCP, Port: "traffic-port",
 		IntervalSeconds: 1, TimeoutSeconds: 1, HealthyThreshold: 2, UnhealthyThreshold: 2}, nil)
-	h.register(tg, ln.Addr().String())
+	h.register(tg, target)
 	_, addr := h.listener(h.lbRecord(store.LBTypeNetwork), store.ProtocolTCP, fwd(tg))
-	h.waitState(tg, ln.Addr().String(), store.TargetHealthy, 5*time.Second)
+	h.waitState(tg, target, store.TargetHealthy, 5*time.Second)
 	h.waitHealthy(tg)
 
 	for _, c := range []struct {

@@ -53,21 +53,7 @@ func blackhole(t *testing.T) string {
 // tcpListener accepts connections and closes them: something for a health
 // check to reach.
 func tcpListener(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().String()
+	return tcpTarget(t, func(net.Conn) {})
 }
 
 // TestDialTimeout504: a target that cannot be connected to within the
