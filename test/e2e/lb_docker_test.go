@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +20,8 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/moby/moby/client"
+
+	"github.com/quayside/quayside/internal/lb/lbtest"
 )
 
 // TestDockerServicesBehindALB runs two services of the echo image on the
@@ -113,14 +113,15 @@ func TestDockerServicesBehindALB(t *testing.T) {
 		// unless it has drained first.
 		old := arnsOf(e.serviceTasks("web", types.DesiredStatusRunning))
 		slow := a.url + "/fetch?url=" + e.slowPage(200*time.Millisecond)
-		l := startLoad([]string{a.url + "/", slow}, 4)
-		e.eventually("some slow answers", func() bool { return l.ok.Load() >= 20 })
+		l := lbtest.Start([]string{a.url + "/", slow}, 4, echoVersion)
+		e.eventually("some slow answers", func() bool { return l.OK.Load() >= 20 })
 		begin := time.Now()
 		rev2 := e.family("lb-web", withPort(e.echo("web", "APP", "web", "VERSION", "2")))
 		mustAWS(e.ecs.UpdateService(t.Context(), &ecs.UpdateServiceInput{Cluster: aws.String(e.cluster), Service: aws.String("web"), TaskDefinition: aws.String(rev2)}))(t)
 		e.waitStopped(old...)
 		e.waitTargets(a, web, "web")
-		n, failed, versions, errs := l.halt()
+		ok, failed, versions, errs := l.Halt()
+		n := ok + failed
 		t.Logf("rollout of 3 tasks in %v under 4 workers: %d requests, %d failed, by VERSION (- slow) %v", time.Since(begin).Round(time.Millisecond), n, failed, versions)
 		if failed != 0 {
 			t.Errorf("%d of %d requests failed during the rollout: %v", failed, n, errs)
@@ -142,7 +143,7 @@ func TestDockerServicesBehindALB(t *testing.T) {
 	})
 
 	t.Run("a killed container fails a bounded burst at most", func(t *testing.T) {
-		l := startLoad([]string{a.url + "/"}, 4)
+		l := lbtest.Start([]string{a.url + "/"}, 4, echoVersion)
 		victim := arnsOf(e.serviceTasks("web", types.DesiredStatusRunning))[0]
 		begin := time.Now()
 		e.killContainer(victim)
@@ -152,9 +153,10 @@ func TestDockerServicesBehindALB(t *testing.T) {
 			return len(ts) == 3 && !slices.Contains(arnsOf(ts), victim) && e.targetsMatch(a, web, ts)
 		})
 		replaced := time.Since(begin)
-		settled := l.failed.Load()
-		e.eventually("1000 more requests", func() bool { return l.ok.Load() >= 1000 })
-		n, failed, _, errs := l.halt()
+		settled := l.Failed.Load()
+		e.eventually("1000 more requests", func() bool { return l.OK.Load() >= 1000 })
+		ok, failed, _, errs := l.Halt()
+		n := ok + failed
 		t.Logf("docker kill: replaced and healthy after %v; %d requests, %d failed (%v)", replaced.Round(time.Millisecond), n, failed, errs)
 		if failed > 8 {
 			t.Errorf("%d requests failed after the kill; want a burst of at most 8: %v", failed, errs)
@@ -413,73 +415,14 @@ func sameKeys(a map[string]int, b map[string]bool) bool {
 	return true
 }
 
-// loadLoop sends GET requests from workers until halted, counting the
-// answers by the echo server's VERSION and the failures.
-type loadLoop struct {
-	ok, failed atomic.Int64
-	mu         sync.Mutex
-	versions   map[string]int
-	errs       []string
-	stop       chan struct{}
-	wg         sync.WaitGroup
-}
-
-// startLoad runs workers, worker i sending to urls[i % len(urls)].
-func startLoad(urls []string, workers int) *loadLoop {
-	l := &loadLoop{versions: map[string]int{}, stop: make(chan struct{})}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
-	for i := range workers {
-		url := urls[i%len(urls)]
-		l.wg.Go(func() {
-			for {
-				select {
-				case <-l.stop:
-					return
-				default:
-				}
-				version, err := getVersion(client, url)
-				l.mu.Lock()
-				if err != nil {
-					l.failed.Add(1)
-					if len(l.errs) < 10 {
-						l.errs = append(l.errs, err.Error())
-					}
-				} else {
-					l.ok.Add(1)
-					l.versions[version]++
-				}
-				l.mu.Unlock()
-			}
-		})
-	}
-	return l
-}
-
-// halt stops the workers and returns what they saw.
-func (l *loadLoop) halt() (n, failed int64, versions map[string]int, errs []string) {
-	close(l.stop)
-	l.wg.Wait()
-	return l.ok.Load() + l.failed.Load(), l.failed.Load(), l.versions, l.errs
-}
-
-func getVersion(c *http.Client, url string) (string, error) {
-	resp, err := c.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != 200 {
-		return "", fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
-	}
+// echoVersion is what the echo server's answer says its VERSION is ("-"
+// for another page, such as a relayed one).
+func echoVersion(body []byte) string {
 	var d description
-	if json.Unmarshal(b, &d) != nil {
-		return "-", nil // not the echo server's description: a relayed page
+	if json.Unmarshal(body, &d) != nil {
+		return "-"
 	}
-	return d.Env["VERSION"], nil
+	return d.Env["VERSION"]
 }
 
 // slowPage serves a page that answers after d on the host, and returns

@@ -3,14 +3,11 @@ package service_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -285,67 +282,4 @@ func (c *cluster) targetsOf(ts []ecstypes.Task) []string {
 		}
 	}
 	return out
-}
-
-// loadLoop sends GET requests through the load balancer from workers
-// until stopped, counting answers by body and failures.
-type loadLoop struct {
-	ok, failed atomic.Int64
-	mu         sync.Mutex
-	bodies     map[string]int
-	errs       []string
-	stop       chan struct{}
-	wg         sync.WaitGroup
-}
-
-func startLoad(url string, workers int) *loadLoop {
-	l := &loadLoop{bodies: map[string]int{}, stop: make(chan struct{})}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
-	for range workers {
-		l.wg.Go(func() {
-			for {
-				select {
-				case <-l.stop:
-					return
-				default:
-				}
-				body, err := getOnce(client, url)
-				l.mu.Lock()
-				if err != nil {
-					l.failed.Add(1)
-					if len(l.errs) < 20 {
-						l.errs = append(l.errs, err.Error())
-					}
-				} else {
-					l.ok.Add(1)
-					l.bodies[body]++
-				}
-				l.mu.Unlock()
-			}
-		})
-	}
-	return l
-}
-
-// halt stops the workers and returns what they saw.
-func (l *loadLoop) halt() (ok, failed int64, bodies map[string]int, errs []string) {
-	close(l.stop)
-	l.wg.Wait()
-	return l.ok.Load(), l.failed.Load(), l.bodies, l.errs
-}
-
-func getOnce(c *http.Client, url string) (string, error) {
-	resp, err := c.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
-	}
-	return string(b), nil
 }

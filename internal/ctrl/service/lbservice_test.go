@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/quayside/quayside/internal/lb/lbtest"
 )
 
 // A service behind the built-in load balancer on hollow nodes whose
@@ -40,9 +42,9 @@ func TestLoadBalancedService(t *testing.T) {
 	}
 
 	t.Run("requests reach every task", func(t *testing.T) {
-		l := startLoad(lb.url+"/", 2)
-		c.eventually("300 answers", func() bool { return l.ok.Load() >= 300 })
-		ok, failed, bodies, errs := l.halt()
+		l := lbtest.Start([]string{lb.url + "/"}, 2, lbtest.Body)
+		c.eventually("300 answers", func() bool { return l.OK.Load() >= 300 })
+		ok, failed, bodies, errs := l.Halt()
 		if failed != 0 || len(bodies) != 3 {
 			t.Errorf("%d answers, %d failed (%v), by task %v", ok, failed, errs, bodies)
 		}
@@ -54,8 +56,8 @@ func TestLoadBalancedService(t *testing.T) {
 		// the drain taken out, stopping at once and deregistering in the
 		// same transaction, this fails about 9 requests of 35.)
 		old := c.running("web")
-		l := startLoad(lb.url+"/?sleep=200ms", 8)
-		c.eventually("some answers", func() bool { return l.ok.Load() >= 8 })
+		l := lbtest.Start([]string{lb.url + "/?sleep=200ms"}, 8, lbtest.Body)
+		c.eventually("some answers", func() bool { return l.OK.Load() >= 8 })
 		begin := time.Now()
 		c.update(&ecs.UpdateServiceInput{Service: aws.String("web"), TaskDefinition: aws.String(c.registerWeb("web", "2"))})
 		c.waitCompleted("web")
@@ -64,7 +66,7 @@ func TestLoadBalancedService(t *testing.T) {
 				return aws.ToString(tk.LastStatus) != "STOPPED"
 			})
 		})
-		ok, failed, bodies, errs := l.halt()
+		ok, failed, bodies, errs := l.Halt()
 		t.Logf("rollout of 3 tasks in %v under 8 workers: %d requests, %d failed, by port %v", time.Since(begin).Round(time.Millisecond), ok+failed, failed, bodies)
 		if failed != 0 {
 			t.Errorf("%d requests failed during the rollout: %v", failed, errs)
@@ -113,8 +115,8 @@ func TestLoadBalancedService(t *testing.T) {
 	})
 
 	t.Run("a killed task", func(t *testing.T) {
-		l := startLoad(lb.url+"/", 4)
-		c.eventually("some answers", func() bool { return l.ok.Load() >= 50 })
+		l := lbtest.Start([]string{lb.url + "/"}, 4, lbtest.Body)
+		c.eventually("some answers", func() bool { return l.OK.Load() >= 50 })
 		victim := aws.ToString(c.running("web")[0].TaskArn)
 		if c.nodeOf(victim).Kill(victim, 137) != 1 {
 			t.Fatal("no container killed")
@@ -123,7 +125,7 @@ func TestLoadBalancedService(t *testing.T) {
 			ts := c.running("web")
 			return len(ts) == 3 && !slices.ContainsFunc(ts, func(tk ecstypes.Task) bool { return aws.ToString(tk.TaskArn) == victim }) && c.targetsMatch(lb, ts)
 		})
-		ok, failed, _, errs := l.halt()
+		ok, failed, _, errs := l.Halt()
 		t.Logf("killed task: %d requests, %d failed %v", ok+failed, failed, errs)
 		if failed > 4 {
 			t.Errorf("%d requests failed after a kill (at most one in flight per worker expected): %v", failed, errs)
