@@ -1,6 +1,7 @@
 package elbv2_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -69,7 +70,13 @@ func TestTargetsAndHealth(t *testing.T) {
 		t.Fatalf("filtered: %+v", r)
 	}
 
-	// Deregistering drains (delay 300 s by default).
+	// Deregistering drains (delay 300 s by default). The data plane ends
+	// a drain with nothing in flight at once (deleting the record), so the
+	// record the API wrote is read from the store's watch.
+	key := store.TargetKey(arn[len(arn)-16:], "10.0.0.1", 8080)
+	var from int64
+	_ = e.h.Server.Store().View(e.ctx, func(tx store.ReadTx) error { from = tx.Rev(); return nil })
+	watch := e.h.Server.Store().Watch(e.ctx, key, from)
 	if _, err := e.c.DeregisterTargets(e.ctx, &elb.DeregisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
 		Targets: []types.TargetDescription{target("10.0.0.1", 0)}}); err != nil {
 		t.Fatal(err)
@@ -78,10 +85,19 @@ func TestTargetsAndHealth(t *testing.T) {
 		t.Fatalf("draining: %+v", r)
 	}
 	var rec store.TargetRecord
-	_ = e.h.Server.Store().View(e.ctx, func(tx store.ReadTx) error {
-		_, _, err := store.GetJSON(tx, store.TargetKey(arn[len(arn)-16:], "10.0.0.1", 8080), &rec)
-		return err
-	})
+	for rec.State != store.TargetDraining {
+		wr, ok := <-watch
+		if !ok || wr.Err != nil {
+			t.Fatalf("watching the target: ended (%v)", wr.Err)
+		}
+		for _, ev := range wr.Events {
+			if ev.Type == store.EventPut {
+				if err := json.Unmarshal(ev.KV.Value, &rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
 	if d := rec.DrainUntil.Sub(rec.Since.Time); d.Seconds() != 300 {
 		t.Errorf("drain for %v, want 300s", d)
 	}
