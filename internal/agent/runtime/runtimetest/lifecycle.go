@@ -52,6 +52,10 @@ func testEnsureAbsent(s *suite) {
 
 func testLifecycle(s *suite) {
 	spec := s.spec("life", Behaviour{})
+	if s.img.HealthCheck != nil {
+		hc := *s.img.HealthCheck
+		spec.HealthCheck = &hc
+	}
 	spec.Env = append(spec.Env, "RUNTIMETEST=1")
 	spec.Labels["user.label"] = "kept"
 	id := s.create(spec)
@@ -69,6 +73,11 @@ func testLifecycle(s *suite) {
 	st = s.waitState(id, "running", func(st runtime.ContainerStatus) bool { return st.Running })
 	if st.State != "running" || st.StartedAt.IsZero() {
 		s.t.Errorf("after start: %+v, want state running with StartedAt", st)
+	}
+	if spec.HealthCheck != nil {
+		// Stop a program that is up, not one still starting: a signal in
+		// its first milliseconds can end it before it handles SIGTERM.
+		s.waitState(id, "healthy", func(st runtime.ContainerStatus) bool { return st.Health == "healthy" })
 	}
 	if err := s.rt.StopContainer(s.ctx(), id, 10*time.Second); err != nil {
 		s.t.Fatalf("StopContainer: %v", err)
