@@ -207,7 +207,7 @@ func run(o options) (err error) {
 				return err
 			}
 			l.target = p.name
-			fmt.Printf("latency round %d %-8s %3d conns %7.0f req/s  p50 %v  p99 %v  p99.9 %v\n", r+1, p.name, l.conns, l.rps, l.p50, l.p99, l.p999)
+			fmt.Printf("latency round %d %-8s %3d conns %7.0f req/s  p50 %v  p99 %v  p99.9 %v  steal %.0f%%\n", r+1, p.name, l.conns, l.rps, l.p50, l.p99, l.p999, 100*l.steal)
 			runs[p.name] = append(runs[p.name], l)
 		}
 	}
@@ -219,14 +219,15 @@ func run(o options) (err error) {
 			failed += l.errors
 		}
 	}
-	report(best, ratio, rate, lats)
+	report(best, ratio, rate, lats, o.latRounds)
+	noiseFloor(runs)
 	if failed > 0 {
 		return fmt.Errorf("%d requests failed during the latency runs", failed)
 	}
 	return nil
 }
 
-func report(best map[string]wrkResult, ratio, rate float64, lats []latency) {
+func report(best map[string]wrkResult, ratio, rate float64, lats []latency, rounds int) {
 	fmt.Println()
 	fmt.Println("Throughput (wrk, best run):")
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
@@ -237,7 +238,7 @@ func report(best map[string]wrkResult, ratio, rate float64, lats []latency) {
 	}
 	tw.Flush()
 	fmt.Printf("  ratio quayside/nginx: %.2f (target ≥ 0.80)\n\n", ratio)
-	fmt.Printf("Latency at %.0f req/s (half of nginx's maximum), wrk held to the rate, median p99 of %d runs:\n", rate, len(lats))
+	fmt.Printf("Latency at %.0f req/s (half of nginx's maximum), wrk held to the rate, median p99 of %d runs:\n", rate, rounds)
 	fmt.Fprintln(tw, "  path\tconns\treq/s\tp50\tp99\tp99.9\tmax\terrors\tadded p99")
 	direct := lats[0].p99
 	for _, l := range lats {
