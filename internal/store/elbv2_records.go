@@ -131,6 +131,53 @@ type ListenerRecord struct {
 	// DefaultRuleTags are the default rule's own tags (the rule has no
 	// record of its own).
 	DefaultRuleTags []ELBTag `json:"defaultRuleTags,omitzero"`
+	// Attributes holds the listener attributes by their AWS key
+	// (tcp.idle_timeout.seconds, routing.http.response.*), defaults
+	// included: the API fills them in at creation. A record without them
+	// (stored before listeners had attributes) has the defaults.
+	Attributes map[string]string `json:"attributes,omitzero"`
+}
+
+// Listener attribute keys the data plane reads.
+const (
+	// ListenerAttrTCPIdleTimeout is a Network Load Balancer TCP listener's
+	// idle timeout in seconds (60..6000, default 350).
+	ListenerAttrTCPIdleTimeout = "tcp.idle_timeout.seconds"
+	// ListenerAttrServerHeader says whether an Application Load Balancer
+	// HTTP listener sends "Server: awselb/2.0" on the answers it makes
+	// itself (true, the default, or false).
+	ListenerAttrServerHeader = "routing.http.response.server.enabled"
+)
+
+// HeaderAttr is an Application Load Balancer listener attribute that sets
+// a response header: an empty value (the default) leaves the header alone;
+// any other value goes on every response, replacing the header the target
+// sent, if any.
+type HeaderAttr struct {
+	Key    string // the attribute key
+	Header string // the response header it sets
+}
+
+// ResponseHeaderAttrs are the listener attributes that add response
+// headers (the ALB user guide's "Add response headers").
+var ResponseHeaderAttrs = [...]HeaderAttr{
+	{"routing.http.response.strict_transport_security.header_value", "Strict-Transport-Security"},
+	{"routing.http.response.access_control_allow_origin.header_value", "Access-Control-Allow-Origin"},
+	{"routing.http.response.access_control_allow_methods.header_value", "Access-Control-Allow-Methods"},
+	{"routing.http.response.access_control_allow_headers.header_value", "Access-Control-Allow-Headers"},
+	{"routing.http.response.access_control_allow_credentials.header_value", "Access-Control-Allow-Credentials"},
+	{"routing.http.response.access_control_expose_headers.header_value", "Access-Control-Expose-Headers"},
+	{"routing.http.response.access_control_max_age.header_value", "Access-Control-Max-Age"},
+	{"routing.http.response.content_security_policy.header_value", "Content-Security-Policy"},
+	{"routing.http.response.x_content_type_options.header_value", "X-Content-Type-Options"},
+	{"routing.http.response.x_frame_options.header_value", "X-Frame-Options"},
+}
+
+// TCPIdleSeconds is the listener's tcp.idle_timeout.seconds; ok is false
+// when the record does not set it (the default, 350 s, applies).
+func (l *ListenerRecord) TCPIdleSeconds() (n int, ok bool) {
+	n, err := strconv.Atoi(l.Attributes[ListenerAttrTCPIdleTimeout])
+	return n, err == nil && n > 0
 }
 
 // Action types.

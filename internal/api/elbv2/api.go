@@ -78,7 +78,7 @@ func (a *API) Service() *awsproto.QueryService {
 	h := map[string]awsproto.Handler{}
 	for _, group := range []map[string]awsproto.Handler{
 		a.loadBalancerOps(), a.targetGroupOps(), a.attributeOps(), a.targetOps(),
-		a.listenerOps(), a.ruleOps(), a.tagOps(),
+		a.listenerOps(), a.listenerAttributeOps(), a.ruleOps(), a.tagOps(),
 	} {
 		maps.Copy(h, group)
 	}

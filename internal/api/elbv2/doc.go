@@ -2,16 +2,17 @@
 // protocol, signing name elasticloadbalancing, version 2015-12-01) over the
 // store: load balancers (application and network), target groups (HTTP and
 // TCP; instance and ip targets), targets and their health, listeners (HTTP
-// and TCP), rules, attributes and tags. Each operation validates its input
-// as ELBv2 does, reads and writes the records of internal/store
-// (elbv2_records.go) in one transaction and answers with the wire shapes
-// generated from the model (zz_shapes.go). The data plane (internal/lb)
-// watches those records and serves them; it writes target health back,
-// which DescribeTargetHealth reads.
+// and TCP), rules, attributes (of load balancers, target groups and
+// listeners) and tags. Each operation validates its input as ELBv2 does,
+// reads and writes the records of internal/store (elbv2_records.go) in one
+// transaction and answers with the wire shapes generated from the model
+// (zz_shapes.go). The data plane (internal/lb) watches those records and
+// serves them; it writes target health back, which DescribeTargetHealth
+// reads.
 //
 // Files: api.go (wiring, ARNs, errors), loadbalancers.go, targetgroups.go,
-// attributes.go, targets.go, listeners.go, actions.go, rules.go,
-// conditions.go, tags.go, convert.go (records → wire shapes).
+// attributes.go, targets.go, listeners.go, listenerattrs.go, actions.go,
+// rules.go, conditions.go, tags.go, convert.go (records → wire shapes).
 //
 // It imports internal/api/awsproto, internal/model, internal/store,
 // internal/arn and internal/errs.

@@ -106,6 +106,7 @@ func (a *API) createListener(ctx context.Context, in *CreateListenerInput) (*Cre
 		l := &store.ListenerRecord{ID: newID(), LoadBalancerArn: lb.Arn, LoadBalancerID: lb.ID, Port: *in.Port,
 			Protocol: proto, DefaultActions: acts, DefaultRuleID: newID(), Tags: tags}
 		l.Arn = a.listenerARN(lb, l.ID)
+		l.Attributes = listenerAttrs(lb, l)
 		out = l
 		return store.PutJSON(tx, store.ListenerKey(lb.ID, l.ID), l)
 	})
@@ -203,6 +204,8 @@ func (a *API) modifyListener(ctx context.Context, in *ModifyListenerInput) (*Mod
 				return err
 			}
 			l.Protocol = string(in.Protocol)
+			// The attributes are those of the new protocol.
+			l.Attributes = listenerAttrs(lb, l)
 		}
 		if in.Port != nil && *in.Port != l.Port {
 			if err := checkPort(tx, lb, *in.Port, l.ID); err != nil {
