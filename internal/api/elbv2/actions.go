@@ -220,3 +220,56 @@ func actionsOut(acts []store.Action) []Action {
 	}
 	return out
 }
+
+// actionsOwner names whose actions a request replaces: a listener's
+// default actions or a rule's (the zero value: new actions of no one).
+type actionsOwner struct{ listener, rule string }
+
+// checkUniqueTGs checks that lb, with acts replacing owner's actions,
+// forwards to at most maxTGsPerALB target groups over all its listeners
+// and rules. "If a target group is used by multiple actions for a load
+// balancer, it is counted as only one use" (API reference,
+// TooManyUniqueTargetGroupsPerLoadBalancerException). The quota is the
+// Application Load Balancer's; a Network Load Balancer's listeners have
+// one target group each, fewer than that.
+func checkUniqueTGs(tx store.ReadTx, lb *store.LoadBalancerRecord, owner actionsOwner, acts []store.Action) error {
+	if lb.Type != store.LBTypeApplication {
+		return nil
+	}
+	tgs := map[string]bool{}
+	note := func(acts []store.Action) {
+		for _, act := range acts {
+			if act.Forward != nil {
+				for _, g := range act.Forward.TargetGroups {
+					tgs[g.ID] = true
+				}
+			}
+		}
+	}
+	note(acts)
+	if len(tgs) == 0 {
+		return nil
+	}
+	err := store.ScanJSON(tx, store.ListenersOfKey(lb.ID), "", func(_ string, l *store.ListenerRecord) (bool, error) {
+		if l.ID != owner.listener {
+			note(l.DefaultActions)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	err = store.ScanJSON(tx, store.RulesPrefix+lb.ID+"/", "", func(_ string, r *store.RuleRecord) (bool, error) {
+		if r.ID != owner.rule {
+			note(r.Actions)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(tgs) > maxTGsPerALB {
+		return errs.New(errTooManyUniqueTGs, "You have reached the maximum number of unique target groups that you can associate with a load balancer of type '%s': [%d]", lb.Type, maxTGsPerALB)
+	}
+	return nil
+}

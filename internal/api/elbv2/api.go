@@ -112,6 +112,7 @@ const (
 	errTooManyTargets     errs.Code = "TooManyTargetsException"
 	errTooManyTags        errs.Code = "TooManyTagsException"
 	errTooManyActions     errs.Code = "TooManyActionsException"
+	errTooManyUniqueTGs   errs.Code = "TooManyUniqueTargetGroupsPerLoadBalancerException"
 	errTooManyRegistering errs.Code = "TooManyRegistrationsForTargetIdException"
 )
 
@@ -124,7 +125,8 @@ const (
 	maxTargetsPerTG       = 1000
 	maxTagsPerResource    = 50
 	maxTGsPerAction       = 5
-	maxConditionValues    = 5 // over all conditions of a rule
+	maxTGsPerALB          = 100 // unique, over every action of the load balancer's listeners and rules
+	maxConditionValues    = 5   // over all conditions of a rule
 	maxValuesPerCondition = 3
 	maxRegistrationsByID  = 100
 )

@@ -107,6 +107,9 @@ func (a *API) createListener(ctx context.Context, in *CreateListenerInput) (*Cre
 			Protocol: proto, DefaultActions: acts, DefaultRuleID: newID(), Tags: tags}
 		l.Arn = a.listenerARN(lb, l.ID)
 		l.Attributes = listenerAttrs(lb, l)
+		if err := checkUniqueTGs(tx, lb, actionsOwner{listener: l.ID}, acts); err != nil {
+			return err
+		}
 		out = l
 		return store.PutJSON(tx, store.ListenerKey(lb.ID, l.ID), l)
 	})
@@ -219,6 +222,9 @@ func (a *API) modifyListener(ctx context.Context, in *ModifyListenerInput) (*Mod
 		}
 		if in.DefaultActions != nil {
 			if l.DefaultActions, err = a.actionsIn(tx, lb, l.Protocol, in.DefaultActions, used); err != nil {
+				return err
+			}
+			if err := checkUniqueTGs(tx, lb, actionsOwner{listener: l.ID}, l.DefaultActions); err != nil {
 				return err
 			}
 		} else if in.Protocol != "" {

@@ -279,6 +279,7 @@ func (a *API) describeAccountLimits(ctx context.Context, in *DescribeAccountLimi
 		{Name: "rules-per-application-load-balancer", Max: fmt.Sprint(maxRulesPerLB)},
 		{Name: "targets-per-application-load-balancer", Max: fmt.Sprint(maxTargetsPerTG)},
 		{Name: "target-groups-per-action-on-application-load-balancer", Max: fmt.Sprint(maxTGsPerAction)},
+		{Name: "target-groups-per-application-load-balancer", Max: fmt.Sprint(maxTGsPerALB)},
 		{Name: "condition-values-per-alb-rule", Max: fmt.Sprint(maxConditionValues)},
 	}
 	pg, next, err := page(limits, func(l Limit) string { return l.Name }, in.Marker, in.PageSize)

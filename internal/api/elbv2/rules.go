@@ -135,6 +135,9 @@ func (a *API) createRule(ctx context.Context, in *CreateRuleInput) (*CreateRuleO
 		}
 		r := &store.RuleRecord{ID: newID(), ListenerArn: l.Arn, ListenerID: l.ID, LoadBalancerID: lb.ID,
 			Priority: *in.Priority, Conditions: conds, Actions: acts, Tags: tags}
+		if err := checkUniqueTGs(tx, lb, actionsOwner{rule: r.ID}, acts); err != nil {
+			return err
+		}
 		r.Arn = a.ruleARN(lb, l.ID, r.ID)
 		ref = ruleRef{rule: r, listener: l, lb: lb}
 		return store.PutJSON(tx, store.RuleKey(lb.ID, l.ID, r.ID), r)
@@ -227,6 +230,9 @@ func (a *API) modifyRule(ctx context.Context, in *ModifyRuleInput) (*ModifyRuleO
 				return err
 			}
 			if ref.rule.Actions, err = a.actionsIn(tx, ref.lb, ref.listener.Protocol, in.Actions, used); err != nil {
+				return err
+			}
+			if err := checkUniqueTGs(tx, ref.lb, actionsOwner{rule: ref.rule.ID}, ref.rule.Actions); err != nil {
 				return err
 			}
 		}
