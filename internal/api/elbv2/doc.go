@@ -18,4 +18,4 @@
 // internal/arn and internal/errs.
 package elbv2
 
-//go:generate go run ../../model/gen -in elasticloadbalancingv2-2015-12-01.json.gz -out zz_shapes.go -pkg elbv2 -time model.Time -import github.com/quayside/quayside/internal/model -boxall
+//go:generate go run ../../model/gen -in elasticloadbalancingv2-2015-12-01.json.gz -out zz_shapes.go -pkg elbv2 -time model.Time -import github.com/quayside/quayside/internal/model -boxall -keep LoadBalancerAttribute.Value,TargetGroupAttribute.Value,ListenerAttribute.Value

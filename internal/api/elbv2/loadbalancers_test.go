@@ -148,7 +148,15 @@ func TestLoadBalancerAttributesAndDelete(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, a := range attrs.Attributes {
+		// AWS sends <Value></Value> for an empty value (the access log
+		// bucket): clients index the value without checking it is there.
+		if a.Value == nil {
+			t.Errorf("attribute %s has no Value element", aws.ToString(a.Key))
+		}
 		got[aws.ToString(a.Key)] = aws.ToString(a.Value)
+	}
+	if _, ok := got["access_logs.s3.bucket"]; !ok {
+		t.Errorf("no access_logs.s3.bucket attribute in %v", got)
 	}
 	if got["idle_timeout.timeout_seconds"] != "60" || got["deletion_protection.enabled"] != "false" || got["routing.http2.enabled"] != "true" {
 		t.Errorf("defaults %v", got)

@@ -144,6 +144,9 @@ func TestTargetGroupAttributes(t *testing.T) {
 	attrs := func(out []types.TargetGroupAttribute) map[string]string {
 		m := map[string]string{}
 		for _, a := range out {
+			if a.Value == nil { // AWS sends <Value></Value> for an empty one
+				t.Errorf("attribute %s has no Value element", aws.ToString(a.Key))
+			}
 			m[aws.ToString(a.Key)] = aws.ToString(a.Value)
 		}
 		return m

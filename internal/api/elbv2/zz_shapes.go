@@ -591,7 +591,7 @@ type Listener struct {
 
 type ListenerAttribute struct {
 	Key   string `json:"Key,omitzero"`
-	Value string `json:"Value,omitzero"`
+	Value string `json:"Value"`
 }
 
 type LoadBalancer struct {
@@ -622,7 +622,7 @@ type LoadBalancerAddress struct {
 
 type LoadBalancerAttribute struct {
 	Key   string `json:"Key,omitzero"`
-	Value string `json:"Value,omitzero"`
+	Value string `json:"Value"`
 }
 
 type LoadBalancerSchemeEnum string
@@ -1035,7 +1035,7 @@ type TargetGroup struct {
 
 type TargetGroupAttribute struct {
 	Key   string `json:"Key,omitzero"`
-	Value string `json:"Value,omitzero"`
+	Value string `json:"Value"`
 }
 
 type TargetGroupIpAddressTypeEnum string

@@ -51,7 +51,14 @@ func main() {
 	timeType := flag.String("time", "Time", "Go type of timestamp shapes")
 	imports := flag.String("import", "", "comma-separated import paths the output needs (for -time)")
 	boxAll := flag.Bool("boxall", false, "treat every scalar member as boxed (Query models leave \"box\" out)")
+	keep := flag.String("keep", "", "comma-separated Shape.Member list whose zero value is still serialized (AWS sends the element even when empty)")
 	flag.Parse()
+	keepZero = map[string]bool{}
+	for _, k := range strings.Split(*keep, ",") {
+		if k != "" {
+			keepZero[k] = true
+		}
+	}
 	timestampType = *timeType
 	boxAllScalars = *boxAll
 	m, err := load(*in)
@@ -93,6 +100,11 @@ var timestampType = "Time"
 // models carry no "box" trait, yet their scalars are optional (a false or 0
 // that was sent must be told apart from one that was not).
 var boxAllScalars bool
+
+// keepZero names the members ("Shape.Member") written even when zero: AWS
+// answers an attribute with an empty value as <Value></Value>, and clients
+// read the key's value without checking it is there.
+var keepZero map[string]bool
 
 func generate(m *apiModel, pkg, src, imports string) ([]byte, error) {
 	var b bytes.Buffer
@@ -137,7 +149,7 @@ func writeStruct(b *bytes.Buffer, m *apiModel, name string, s shape) {
 	for _, k := range keys {
 		goType, omit := typeOf(m, s.Members[k].Shape, true)
 		tag := k
-		if omit {
+		if omit && !keepZero[name+"."+k] {
 			tag += ",omitzero"
 		}
 		fmt.Fprintf(b, "\t%s %s `json:%q`\n", exported(k), goType, tag)
