@@ -129,7 +129,11 @@ func (rt *Router) serveQuery(ctx context.Context, w http.ResponseWriter, r *http
 	}
 	h, ok := s.Handlers[op]
 	if !ok {
-		return fail(errs.New(errs.UnsupportedFeature, "The %s operation is not supported by Quayside yet.", op))
+		// InvalidAction, AWS's common error for an action the endpoint
+		// does not offer: tools probe optional actions and skip exactly
+		// this code (Terraform's aws_lb reads DescribeCapacityReservation
+		// and tolerates InvalidAction or AccessDenied only).
+		return fail(errs.New(errs.InvalidAction, "The %s operation is not supported by Quayside yet.", op))
 	}
 	in, err := s.Model.DecodeQuery(op, form)
 	if err != nil {

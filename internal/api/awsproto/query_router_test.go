@@ -121,7 +121,7 @@ func TestQueryRouterSDK(t *testing.T) {
 		{"unimplemented", func() error {
 			_, err := c.DescribeAccountLimits(ctx, &elb.DescribeAccountLimitsInput{})
 			return err
-		}, "UnsupportedOperation"},
+		}, "InvalidAction"},
 		{"internal", func() error {
 			_, err := c.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{Names: []string{"boom"}})
 			return err
