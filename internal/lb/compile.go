@@ -100,9 +100,13 @@ func (c *compiler) listener(lbr *store.LoadBalancerRecord, lr *store.ListenerRec
 		def:      c.action(lr.DefaultActions),
 		xffMode:  lbr.Attributes[store.LBAttrXFFHeaderProcessing],
 		idle:     lbr.IdleTimeout(),
+		tcpIdle:  c.l.tcpIdle,
 	}
 	if ls.def != nil && ls.def.kind == actForward {
 		ls.tcp = ls.def.forward
+	}
+	if n, ok := lr.TCPIdleSeconds(); ok && lr.Protocol == store.ProtocolTCP {
+		ls.tcpIdle = time.Duration(n) * c.l.attrSecond
 	}
 	slices.SortFunc(rules, func(a, b *store.RuleRecord) int { return cmp.Compare(a.Priority, b.Priority) })
 	for _, r := range rules {

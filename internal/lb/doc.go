@@ -14,7 +14,8 @@
 // target, no per-request goroutine hand-offs) — with rule conditions,
 // forward/fixed-response/redirect actions, round robin or least
 // outstanding requests and stickiness; TCP listeners (network load
-// balancers) splice connections.
+// balancers) splice connections, closing a flow idle for the listener's
+// tcp.idle_timeout.seconds.
 //
 // Active health checks run for every target of a group a listener
 // forwards to, with the group's settings; their verdicts feed the next

@@ -37,7 +37,11 @@ type LB struct {
 
 	// Timeouts AWS fixes; New sets them, a test shortens them before Run.
 	dialTimeout time.Duration // connecting to a target (ALB and NLB: 10 s)
-	tcpIdle     time.Duration // a TCP flow with no data either way (NLB: 350 s)
+	tcpIdle     time.Duration // a TCP flow with no data either way, when the listener does not say (NLB: 350 s)
+	// attrSecond is how long a second of a listener's timeout attribute
+	// (tcp.idle_timeout.seconds) lasts: a second, or less in a test, which
+	// cannot wait out the attribute's minimum of 60.
+	attrSecond time.Duration
 
 	wg sync.WaitGroup // checkers, drainers, listener goroutines
 }
@@ -71,6 +75,7 @@ func New(d Deps) *LB {
 
 		dialTimeout: targetDialTimeout,
 		tcpIdle:     tcpIdleTimeout,
+		attrSecond:  time.Second,
 	}
 	l.writer = newWriter(d.Store, d.Now, d.Logger)
 	l.snap.Store(&snapshot{listeners: map[int32]*listenerSnap{}})

@@ -26,8 +26,10 @@ type listenerSnap struct {
 	def      *actionSnap
 	xffMode  string        // append | preserve | remove
 	idle     time.Duration // client connection idle timeout
-	// tcp is the target group of a TCP listener's forward action.
-	tcp *forwardSnap
+	// tcp is the target group of a TCP listener's forward action, and
+	// tcpIdle how long one of its flows may carry no data either way.
+	tcp     *forwardSnap
+	tcpIdle time.Duration
 }
 
 type ruleSnap struct {

@@ -42,8 +42,8 @@ func (l *LB) serveTCP(s *serving) {
 const targetDialTimeout = 10 * time.Second
 
 // tcpIdleTimeout closes a TCP flow that carried no data either way for
-// that long: NLB's default for TCP listeners (their attribute
-// tcp.idle_timeout.seconds, which the store does not keep).
+// that long: NLB's default for TCP listeners, for a listener whose record
+// has no tcp.idle_timeout.seconds.
 const tcpIdleTimeout = 350 * time.Second
 
 // proxyTCP connects the client to a target of the listener's group and
@@ -77,7 +77,7 @@ func (l *LB) proxyTCP(c net.Conn, port int32, conns *tcpConns) {
 			continue
 		}
 		if conns.add(tc) { // closed with the client's when the listener stops for good
-			pipe(c, tc, l.tcpIdle)
+			pipe(c, tc, ls.tcpIdle)
 			conns.remove(tc)
 		}
 		_ = tc.Close()
