@@ -108,6 +108,9 @@ func (c *compiler) listener(lbr *store.LoadBalancerRecord, lr *store.ListenerRec
 	if n, ok := lr.TCPIdleSeconds(); ok && lr.Protocol == store.ProtocolTCP {
 		ls.tcpIdle = time.Duration(n) * c.l.attrSecond
 	}
+	if lr.Protocol == store.ProtocolHTTP {
+		ls.hdr = compileRespHeaders(lr.Attributes)
+	}
 	slices.SortFunc(rules, func(a, b *store.RuleRecord) int { return cmp.Compare(a.Priority, b.Priority) })
 	for _, r := range rules {
 		act := c.action(r.Actions)

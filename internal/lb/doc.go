@@ -13,9 +13,11 @@
 // goroutine per client connection, synchronous keep-alive pools per
 // target, no per-request goroutine hand-offs) — with rule conditions,
 // forward/fixed-response/redirect actions, round robin or least
-// outstanding requests and stickiness; TCP listeners (network load
-// balancers) splice connections, closing a flow idle for the listener's
-// tcp.idle_timeout.seconds.
+// outstanding requests and stickiness, and the listener's response
+// header attributes (respheaders.go: ALB's Server header on its own
+// answers, HSTS, CORS and the other added headers, compiled into the
+// snapshot); TCP listeners (network load balancers) splice connections,
+// closing a flow idle for the listener's tcp.idle_timeout.seconds.
 //
 // Active health checks run for every target of a group a listener
 // forwards to, with the group's settings; their verdicts feed the next

@@ -47,6 +47,7 @@ type h1conn struct {
 	idle   time.Duration
 	dl     deadline
 	fwd    *forwardSnap // the forward action of the request in progress
+	hdr    *respHeaders // what the listener's attributes do to the answer in progress
 	state  atomic.Int32
 	// target is the target connection of the request in progress, closed
 	// too when the listener stops for good.
@@ -152,6 +153,10 @@ func (hc *h1conn) serve() {
 		err := hc.req.readRequest(hc.br)
 		hc.state.Store(connBusy)
 		if err != nil {
+			hc.hdr = nil
+			if ls := hc.l.snap.Load().listeners[hc.port]; ls != nil {
+				hc.hdr = ls.hdr
+			}
 			hc.badRequest(err)
 			return
 		}
@@ -182,8 +187,9 @@ func (hc *h1conn) badRequest(err error) {
 	_ = hc.bw.Flush()
 }
 
-// local answers without a target (fixed responses, redirects, errors). A
-// request body not read yet is skipped when it is small, else the
+// local answers without a target (fixed responses, redirects, errors),
+// with ALB's Server header and the listener's response headers (hc.hdr).
+// A request body not read yet is skipped when it is small, else the
 // connection closes after the answer.
 func (hc *h1conn) local(f *fixedSnap, keep bool) bool {
 	r := &hc.req
@@ -197,6 +203,9 @@ func (hc *h1conn) local(f *fixedSnap, keep bool) bool {
 	}
 	w := hc.bw
 	_, _ = w.WriteString(f.statusLine)
+	if hc.hdr == nil || !hc.hdr.noServer {
+		_, _ = w.WriteString(serverField)
+	}
 	if f.contentType != nil {
 		_, _ = w.WriteString("Content-Type: ")
 		_, _ = w.WriteString(f.contentType[0])
@@ -204,6 +213,9 @@ func (hc *h1conn) local(f *fixedSnap, keep bool) bool {
 	}
 	for _, h := range f.extra {
 		_, _ = w.WriteString(h)
+	}
+	if hc.hdr != nil {
+		_, _ = w.WriteString(hc.hdr.block)
 	}
 	_, _ = w.WriteString("Content-Length: ")
 	_, _ = w.WriteString(f.length[0])

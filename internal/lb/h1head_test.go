@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/quayside/quayside/internal/store"
 )
 
 func parseReq(t *testing.T, raw string) *head {
@@ -80,46 +82,61 @@ func TestReadHeadErrors(t *testing.T) {
 }
 
 // TestHotPathAllocs: parsing and writing heads and copying bodies, with
-// the framing checks, allocate nothing once a connection's buffers exist.
+// the framing checks, allocate nothing once a connection's buffers exist;
+// nor does a listener's response header attributes' work, compiled into
+// the snapshot.
 func TestHotPathAllocs(t *testing.T) {
 	const reqRaw = "POST /a?b=1 HTTP/1.1\r\nHost: app.test:8080\r\nContent-Length: 5\r\nConnection: keep-alive, X-Hop\r\n" +
 		"X-Hop: 1\r\nX-Forwarded-For: 1.2.3.4\r\nAccept: */*\r\n\r\nhello"
-	const respRaw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nX-T: 1\r\n\r\n"
-	src := strings.NewReader("")
-	br := bufio.NewReader(src)
-	bw := bufio.NewWriter(io.Discard)
-	var req, resp head
-	ls := &listenerSnap{portStr: []string{"80"}}
-	addr := func() net.Addr { return &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 80} }
-	var failed error
-	allocs := testing.AllocsPerRun(100, func() {
-		src.Reset(reqRaw)
-		br.Reset(src)
-		if err := req.readRequest(br); err != nil {
-			failed = err
-			return
+	const respRaw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Frame-Options: ALLOWALL\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"5;x=y\r\nhello\r\n0\r\nX-T: 1\r\n\r\n"
+	for _, c := range []struct {
+		name string
+		hm   *respHeaders
+	}{
+		{"no listener attributes", nil},
+		{"response header attributes", compileRespHeaders(map[string]string{
+			store.ListenerAttrServerHeader:                                 "false",
+			"routing.http.response.x_frame_options.header_value":           "DENY",
+			"routing.http.response.strict_transport_security.header_value": "max-age=31536000",
+		})},
+	} {
+		src := strings.NewReader("")
+		br := bufio.NewReader(src)
+		bw := bufio.NewWriter(io.Discard)
+		var req, resp head
+		ls := &listenerSnap{portStr: []string{"80"}, hdr: c.hm}
+		addr := func() net.Addr { return &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 80} }
+		var failed error
+		allocs := testing.AllocsPerRun(100, func() {
+			src.Reset(reqRaw)
+			br.Reset(src)
+			if err := req.readRequest(br); err != nil {
+				failed = err
+				return
+			}
+			writeRequestHead(bw, &req, ls, "127.0.0.9", addr)
+			if err := copyN(bw, br, req.contentLength, nil); err != nil {
+				failed = err
+				return
+			}
+			src.Reset(respRaw)
+			br.Reset(src)
+			if err := resp.readResponse(br); err != nil {
+				failed = err
+				return
+			}
+			writeResponseHead(bw, &resp, frameChunked, nil, "", &req, true, nil, ls.hdr)
+			if err := copyChunked(bw, br, true, nil); err != nil {
+				failed = err
+			}
+			_ = bw.Flush()
+		})
+		if failed != nil {
+			t.Fatalf("%s: %v", c.name, failed)
 		}
-		writeRequestHead(bw, &req, ls, "127.0.0.9", addr)
-		if err := copyN(bw, br, req.contentLength, nil); err != nil {
-			failed = err
-			return
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations per request, want 0", c.name, allocs)
 		}
-		src.Reset(respRaw)
-		br.Reset(src)
-		if err := resp.readResponse(br); err != nil {
-			failed = err
-			return
-		}
-		writeResponseHead(bw, &resp, frameChunked, nil, "", &req, true, nil)
-		if err := copyChunked(bw, br, true, nil); err != nil {
-			failed = err
-		}
-		_ = bw.Flush()
-	})
-	if failed != nil {
-		t.Fatal(failed)
-	}
-	if allocs != 0 {
-		t.Errorf("%v allocations per request, want 0", allocs)
 	}
 }

@@ -19,20 +19,26 @@ const staleRetries = 50
 func (hc *h1conn) handle() bool {
 	r := &hc.req
 	keep := r.keepAlive()
+	snap := hc.l.snap.Load()
+	hc.hdr = nil
+	if ls := snap.listeners[hc.port]; ls != nil {
+		hc.hdr = ls.hdr
+	}
 	if r.badTE {
 		hc.local(statusPage(501), false)
 		return false
 	}
 	q := newRequest(r, hc.remote)
-	snap := hc.l.snap.Load()
 	var skip *backend
 	retried := false
 	for attempt := 0; ; attempt++ {
 		ls := snap.listeners[hc.port]
 		if ls == nil {
+			hc.hdr = nil
 			hc.local(errorPages[503], false)
 			return false
 		}
+		hc.hdr = ls.hdr
 		act := ls.route(&q)
 		switch {
 		case act == nil:
@@ -229,7 +235,7 @@ func (hc *h1conn) exchange(bc *bconn, reused bool, ls *listenerSnap, g *groupSna
 		}
 		// An interim answer (100 Continue, 103 Early Hints) goes through.
 		if r.minor == 1 {
-			writeResponseHead(hc.bw, resp, frameNone, nil, "", nil, true, nil)
+			writeResponseHead(hc.bw, resp, frameNone, nil, "", nil, true, nil, nil)
 			if hc.bw.Flush() != nil {
 				bc.close()
 				return doneClose, false
@@ -294,7 +300,7 @@ func (hc *h1conn) relay(bc *bconn, g *groupSnap, b *backend, tick func()) outcom
 	if g.sticky == "lb_cookie" {
 		cookie = b.cookie
 	}
-	writeResponseHead(hc.bw, resp, fr, g, cookie, r, keep && r.keepAlive(), hc.fwd)
+	writeResponseHead(hc.bw, resp, fr, g, cookie, r, keep && r.keepAlive(), hc.fwd, hc.hdr)
 	var err error
 	switch fr {
 	case frameLength:
@@ -328,7 +334,7 @@ func (hc *h1conn) relay(bc *bconn, g *groupSnap, b *backend, tick func()) outcom
 // upgrade hands both connections over to each other after a 101
 // (WebSocket): what either side had buffered goes first.
 func (hc *h1conn) upgrade(bc *bconn) {
-	writeResponseHead(hc.bw, &hc.resp, frameNone, nil, "", nil, true, nil)
+	writeResponseHead(hc.bw, &hc.resp, frameNone, nil, "", nil, true, nil, nil)
 	if n := bc.br.Buffered(); n > 0 {
 		p, _ := bc.br.Peek(n)
 		_, _ = hc.bw.Write(p)
@@ -452,12 +458,13 @@ func writeField(w *bufio.Writer, f field) {
 // writeResponseHead writes the target's status line and fields to the
 // client, without hop-by-hop fields, framed as fr, with the stickiness
 // cookies when there are: AWSALB names the target (the group's
-// stickiness), AWSALBTG the group (the forward action's). r is nil for
-// interim and 101 answers, which go as they came. Transfer codings other
-// than chunked, which the body still carries, are named to an HTTP/1.1
-// client as the target named them (an HTTP/1.0 one cannot be told: RFC
-// 9112 6.1).
-func writeResponseHead(w *bufio.Writer, resp *head, fr framing, g *groupSnap, cookie string, r *head, keep bool, f *forwardSnap) {
+// stickiness), AWSALBTG the group (the forward action's), and the
+// listener's response headers (hm, nil for none) in place of the
+// target's of those names. r is nil for interim and 101 answers, which go
+// as they came. Transfer codings other than chunked, which the body still
+// carries, are named to an HTTP/1.1 client as the target named them (an
+// HTTP/1.0 one cannot be told: RFC 9112 6.1).
+func writeResponseHead(w *bufio.Writer, resp *head, fr framing, g *groupSnap, cookie string, r *head, keep bool, f *forwardSnap, hm *respHeaders) {
 	_, _ = w.WriteString("HTTP/1.1 ")
 	_, _ = w.Write(resp.statusLine)
 	if len(resp.statusLine) == 3 {
@@ -480,6 +487,9 @@ func writeResponseHead(w *bufio.Writer, resp *head, fr framing, g *groupSnap, co
 		if fr != frameLength && fr != frameNone && equalFold(f.name, "Content-Length") {
 			continue
 		}
+		if hm != nil && hm.replaces(f.name) {
+			continue
+		}
 		writeField(w, f)
 	}
 	if r == nil {
@@ -499,6 +509,9 @@ func writeResponseHead(w *bufio.Writer, resp *head, fr framing, g *groupSnap, co
 		_, _ = w.WriteString("; Max-Age=")
 		_, _ = w.WriteString(strconv.Itoa(int(f.stickyFor / time.Second)))
 		_, _ = w.WriteString("; Path=/\r\n")
+	}
+	if hm != nil {
+		_, _ = w.WriteString(hm.block)
 	}
 	if fr == frameChunked && !passTE || fr == frameReChunk {
 		_, _ = w.WriteString("Transfer-Encoding: chunked\r\n")

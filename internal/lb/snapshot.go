@@ -26,6 +26,9 @@ type listenerSnap struct {
 	def      *actionSnap
 	xffMode  string        // append | preserve | remove
 	idle     time.Duration // client connection idle timeout
+	// hdr is what the listener's attributes do to its answers (nil:
+	// nothing).
+	hdr *respHeaders
 	// tcp is the target group of a TCP listener's forward action, and
 	// tcpIdle how long one of its flows may carry no data either way.
 	tcp     *forwardSnap

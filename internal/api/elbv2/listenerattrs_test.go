@@ -1,8 +1,11 @@
 package elbv2_test
 
 import (
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -66,6 +69,16 @@ func TestHTTPListenerAttributes(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, e.listenerAttrs(arn)); diff != "" {
 		t.Fatalf("default attributes (-want +got):\n%s", diff)
+	}
+	// An empty attribute still has its Value, as AWS sends it.
+	raw, err := e.c.DescribeListenerAttributes(e.ctx, &elb.DescribeListenerAttributesInput{ListenerArn: arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range raw.Attributes {
+		if a.Value == nil {
+			t.Errorf("%s has no Value", aws.ToString(a.Key))
+		}
 	}
 
 	got, err := e.modifyListenerAttrs(arn, attrServer, "false", attrHSTS, "max-age=31536000; includeSubDomains; preload", attrXFO, "DENY")
@@ -176,4 +189,45 @@ func TestTCPListenerAttributes(t *testing.T) {
 	if got := e.listenerAttrs(arn); got[attrTCP] != "500" {
 		t.Errorf("after ModifyListener: %v", got)
 	}
+}
+
+// TestListenerAttributesReachTheDataPlane: response header attributes set
+// through the API show on the listener's answers.
+func TestListenerAttributesReachTheDataPlane(t *testing.T) {
+	e := start(t)
+	alb := e.alb("web")
+	fixed := []types.Action{{Type: types.ActionTypeEnumFixedResponse, FixedResponseConfig: &types.FixedResponseActionConfig{
+		StatusCode: aws.String("200"), ContentType: aws.String("text/plain"), MessageBody: aws.String("ok")}}}
+	port := e.port()
+	l := e.listener(aws.ToString(alb.LoadBalancerArn), port, types.ProtocolEnumHttp, fixed)
+	url := fmt.Sprintf("http://%s:%d/", lbAddress, port)
+	headers := func() http.Header {
+		resp, err := http.Get(url)
+		if err != nil {
+			return nil
+		}
+		resp.Body.Close()
+		return resp.Header
+	}
+	waitFor := func(what string, ok func(http.Header) bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			h := headers()
+			if h != nil && ok(h) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s; last headers %v", what, h)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("the default Server header", func(h http.Header) bool { return h.Get("Server") == "awselb/2.0" })
+	if _, err := e.modifyListenerAttrs(l.ListenerArn, attrServer, "false", attrXFO, "SAMEORIGIN"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the attributes applied", func(h http.Header) bool {
+		return h.Get("X-Frame-Options") == "SAMEORIGIN" && h.Values("Server") == nil
+	})
 }
