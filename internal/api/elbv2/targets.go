@@ -129,7 +129,7 @@ func (a *API) registerTargets(ctx context.Context, in *RegisterTargetsInput) (*R
 				}
 			}
 		}
-		return nil
+		return checkRegistrationsByID(tx, tg, in.Targets)
 	})
 	if err != nil {
 		return nil, err
@@ -151,18 +151,13 @@ func (a *API) deregisterTargets(ctx context.Context, in *DeregisterTargetsInput)
 		if err != nil {
 			return err
 		}
-		var missing []string
+		// A target that is not registered (or not on that port) is
+		// skipped: AWS answers 200 and changes nothing, so that tools
+		// tearing down an attachment that is already gone succeed.
 		for _, t := range in.Targets {
-			ok, err := store.DeregisterTarget(tx, tg, t.Id, targetPort(tg, t), len(used[tg.ID]) > 0, now)
-			if err != nil {
+			if _, err := store.DeregisterTarget(tx, tg, t.Id, targetPort(tg, t), len(used[tg.ID]) > 0, now); err != nil {
 				return err
 			}
-			if !ok {
-				missing = append(missing, t.Id)
-			}
-		}
-		if len(missing) > 0 {
-			return errs.New(errInvalidTarget, "The following targets are not registered in target group '%s': %s", tg.Arn, quoteList(missing))
 		}
 		return nil
 	})
@@ -261,3 +256,42 @@ func healthOut(tg *store.TargetGroupRecord, r *store.TargetRecord, inUse bool) T
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// checkRegistrationsByID enforces AWS's quota on how often one target (an
+// instance on many ports, as ECS's dynamic host ports do) is registered
+// with one load balancer, across the target groups it forwards to. It runs
+// after the registrations were written, in the same transaction.
+func checkRegistrationsByID(tx store.ReadTx, tg *store.TargetGroupRecord, ts []TargetDescription) error {
+	users, err := store.TargetGroupUsers(tx)
+	if err != nil {
+		return err
+	}
+	groupsOf := map[string][]string{} // load balancer ARN -> its target group IDs
+	for g, lbs := range users {
+		for _, lb := range lbs {
+			groupsOf[lb] = append(groupsOf[lb], g)
+		}
+	}
+	seen := map[string]bool{}
+	for _, t := range ts {
+		if seen[t.Id] {
+			continue
+		}
+		seen[t.Id] = true
+		for _, lb := range users[tg.ID] {
+			n := 0
+			for _, g := range groupsOf[lb] {
+				if err := tx.Scan(store.TargetsOfKey(g)+t.Id+"/", "", func(store.KV) (bool, error) {
+					n++
+					return true, nil
+				}); err != nil {
+					return err
+				}
+			}
+			if n > maxRegistrationsByID {
+				return errs.New(errTooManyRegistering, "You've reached the limit on the number of times target '%s' can be registered with load balancer '%s' (%d)", t.Id, lb, maxRegistrationsByID)
+			}
+		}
+	}
+	return nil
+}

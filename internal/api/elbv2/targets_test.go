@@ -2,6 +2,7 @@ package elbv2_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -110,9 +111,16 @@ func TestTargetsAndHealth(t *testing.T) {
 		t.Fatalf("re-registered: %+v", r)
 	}
 
-	_, err = e.c.DeregisterTargets(e.ctx, &elb.DeregisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
-		Targets: []types.TargetDescription{target("10.1.1.1", 0)}})
-	wantCode(t, err, "InvalidTarget", "not registered", "'10.1.1.1'")
+	// Targets that are not registered, or not on that port, are skipped
+	// as AWS does (200, nothing changes).
+	before := rows(e.health(arn))
+	if _, err := e.c.DeregisterTargets(e.ctx, &elb.DeregisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
+		Targets: []types.TargetDescription{target("10.1.1.1", 0), target("10.0.0.1", 8081)}}); err != nil {
+		t.Fatalf("deregistering targets that are not registered: %v", err)
+	}
+	if after := rows(e.health(arn)); !reflect.DeepEqual(after, before) {
+		t.Errorf("targets after deregistering unregistered ones: %+v, want %+v", after, before)
+	}
 	_, err = e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
 		Targets: []types.TargetDescription{target("not-an-ip", 0)}})
 	wantCode(t, err, "InvalidTarget", "not a valid IPv4 address")
@@ -160,5 +168,53 @@ func TestInstanceTargets(t *testing.T) {
 	}
 	if r := rows(e.health(aws.ToString(tg.TargetGroupArn))); len(r) != 1 || r[0].port != 32769 {
 		t.Errorf("after deregister: %+v", r)
+	}
+}
+
+// TestRegistrationsPerTargetID: one target (an instance with many dynamic
+// ports, here an IP) can be registered at most 100 times with a load
+// balancer, counted across the target groups it forwards to.
+func TestRegistrationsPerTargetID(t *testing.T) {
+	e := start(t)
+	a := e.tg("a", types.ProtocolEnumHttp, types.TargetTypeEnumIp)
+	b := e.tg("b", types.ProtocolEnumHttp, types.TargetTypeEnumIp)
+	register := func(tg types.TargetGroup, id string, from, to int32) error {
+		var ts []types.TargetDescription
+		for p := from; p <= to; p++ {
+			ts = append(ts, target(id, p))
+		}
+		_, err := e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn, Targets: ts})
+		return err
+	}
+	// Not used by a load balancer yet: no such limit.
+	if err := register(b, "10.0.0.5", 1000, 1149); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.DeregisterTargets(e.ctx, &elb.DeregisterTargetsInput{TargetGroupArn: b.TargetGroupArn,
+		Targets: func() (ts []types.TargetDescription) {
+			for p := int32(1040); p <= 1149; p++ {
+				ts = append(ts, target("10.0.0.5", p))
+			}
+			return ts
+		}()}); err != nil {
+		t.Fatal(err)
+	}
+	lb := e.alb("web")
+	e.listener(aws.ToString(lb.LoadBalancerArn), e.port(), types.ProtocolEnumHttp, forward(aws.ToString(a.TargetGroupArn)))
+	e.listener(aws.ToString(lb.LoadBalancerArn), e.port(), types.ProtocolEnumHttp, forward(aws.ToString(b.TargetGroupArn)))
+	if err := register(a, "10.0.0.5", 1, 60); err != nil { // 40 in b + 60 in a
+		t.Fatal(err)
+	}
+	if err := register(a, "10.0.0.6", 1, 60); err != nil { // another target counts apart
+		t.Fatal(err)
+	}
+	err := register(a, "10.0.0.5", 61, 61)
+	wantCode(t, err, "TooManyRegistrationsForTargetId", "10.0.0.5")
+	if n := len(e.health(aws.ToString(a.TargetGroupArn))); n != 120 {
+		t.Errorf("group a has %d targets after the refused registration, want 120", n)
+	}
+	// Registering a registration that exists again is no new one.
+	if err := register(a, "10.0.0.5", 1, 1); err != nil {
+		t.Fatal(err)
 	}
 }
