@@ -124,7 +124,15 @@ func (a *API) createLoadBalancer(ctx context.Context, in *CreateLoadBalancerInpu
 			}
 			return errs.New(errDuplicateLBName, "A load balancer with the same name '%s' exists, but with different settings", lb.Name)
 		}
-		if len(all) >= maxLoadBalancers {
+		// The quota is per type: 50 application and 50 network load
+		// balancers (DescribeAccountLimits lists them apart).
+		sameType := 0
+		for _, o := range all {
+			if o.Type == lb.Type {
+				sameType++
+			}
+		}
+		if sameType >= maxLoadBalancers {
 			return errs.New(errTooManyLBs, "The maximum number of load balancers (%d) has been reached", maxLoadBalancers)
 		}
 		out = lb

@@ -20,6 +20,8 @@ func TestQuotas(t *testing.T) {
 	}
 	_, err := e.c.CreateLoadBalancer(e.ctx, &elb.CreateLoadBalancerInput{Name: aws.String("one-too-many")})
 	wantCode(t, err, "TooManyLoadBalancers")
+	// Network load balancers have a quota of their own.
+	e.lb("nlb", types.LoadBalancerTypeEnumNetwork)
 
 	fixed := []types.Action{{Type: types.ActionTypeEnumFixedResponse, FixedResponseConfig: &types.FixedResponseActionConfig{StatusCode: aws.String("200")}}}
 	var l types.Listener
