@@ -20,6 +20,14 @@ func (a *API) actionsIn(tx store.ReadTx, lb *store.LoadBalancerRecord, protocol 
 	if len(acts) == 0 {
 		return nil, validation("At least one action must be specified")
 	}
+	// An authenticate action comes before a forward one, so the reason a
+	// pair is refused is the authenticate action: HTTPS only.
+	for _, in := range acts {
+		switch t := string(in.Type); t {
+		case "authenticate-oidc", "authenticate-cognito", "jwt-validation":
+			return nil, errs.New(errInvalidAction, "The action type '%s' is only supported on HTTPS listeners, which Quayside does not serve", t)
+		}
+	}
 	if len(acts) > 1 {
 		return nil, validation("Only one action can be specified: Quayside supports the terminal actions forward, redirect and fixed-response")
 	}
@@ -40,8 +48,6 @@ func (a *API) actionsIn(tx store.ReadTx, lb *store.LoadBalancerRecord, protocol 
 			err = fixedResponseIn(in, &act)
 		case store.ActionRedirect:
 			err = redirectIn(in, &act)
-		case "authenticate-oidc", "authenticate-cognito", "jwt-validation":
-			err = errs.New(errInvalidAction, "The action type '%s' is only supported on HTTPS listeners, which Quayside does not serve", act.Type)
 		default:
 			err = validation("Action type '%s' must be one of '[forward, redirect, fixed-response]'", act.Type)
 		}

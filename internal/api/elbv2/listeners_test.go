@@ -57,6 +57,12 @@ func TestListeners(t *testing.T) {
 	wantCode(t, create(albArn, p2, types.ProtocolEnumHttp, []types.Action{}), "ValidationError")
 	wantCode(t, create(albArn, p2, types.ProtocolEnumHttp, []types.Action{{Type: types.ActionTypeEnumForward}}), "ValidationError", "A target group ARN must be specified")
 	wantCode(t, create(albArn, p2, types.ProtocolEnumHttp, []types.Action{{Type: types.ActionTypeEnumAuthenticateOidc}}), "InvalidLoadBalancerAction")
+	// The usual pair, authenticate then forward, is refused for the
+	// authenticate action (HTTPS only), not for its count.
+	wantCode(t, create(albArn, p2, types.ProtocolEnumHttp, []types.Action{
+		{Type: types.ActionTypeEnumAuthenticateOidc, Order: aws.Int32(1)},
+		{Type: types.ActionTypeEnumFixedResponse, Order: aws.Int32(2), FixedResponseConfig: &types.FixedResponseActionConfig{StatusCode: aws.String("200")}},
+	}), "InvalidLoadBalancerAction", "HTTPS")
 	wantCode(t, create(albArn, p2, types.ProtocolEnumHttp, []types.Action{{Type: types.ActionTypeEnumRedirect,
 		RedirectConfig: &types.RedirectActionConfig{StatusCode: types.RedirectActionStatusCodeEnumHttp301}}}), "InvalidLoadBalancerAction", "redirect to itself")
 	wantCode(t, create(albArn, p2, types.ProtocolEnumHttp, []types.Action{{Type: types.ActionTypeEnumFixedResponse,

@@ -111,7 +111,7 @@ func applyHealth(hc *store.HealthCheck, protocol string, in healthIn) error {
 		hc.UnhealthyThreshold = *in.unhealthy
 	}
 	if hc.TimeoutSeconds >= hc.IntervalSeconds {
-		return validation("Health check timeout '%d' must be smaller than the interval '%d'", hc.TimeoutSeconds, hc.IntervalSeconds)
+		return validation("Health check interval must be greater than the timeout.")
 	}
 	if in.matcher != nil {
 		if in.matcher.GrpcCode != "" {

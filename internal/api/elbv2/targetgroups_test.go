@@ -63,7 +63,7 @@ func TestCreateTargetGroupDefaults(t *testing.T) {
 		{elb.CreateTargetGroupInput{Name: aws.String("x"), Protocol: types.ProtocolEnumUdp, Port: aws.Int32(80)}, "UnsupportedProtocol", "UDP"},
 		{elb.CreateTargetGroupInput{Name: aws.String("x"), TargetType: types.TargetTypeEnumLambda}, "ValidationError", "lambda"},
 		{elb.CreateTargetGroupInput{Name: aws.String("x"), Protocol: types.ProtocolEnumHttp, Port: aws.Int32(80),
-			HealthCheckIntervalSeconds: aws.Int32(5), HealthCheckTimeoutSeconds: aws.Int32(5)}, "ValidationError", "Health check timeout '5' must be smaller than the interval '5'"},
+			HealthCheckIntervalSeconds: aws.Int32(5), HealthCheckTimeoutSeconds: aws.Int32(5)}, "ValidationError", "Health check interval must be greater than the timeout."},
 		{elb.CreateTargetGroupInput{Name: aws.String("x"), Protocol: types.ProtocolEnumHttp, Port: aws.Int32(80),
 			Matcher: &types.Matcher{HttpCode: aws.String("600")}}, "ValidationError", "between 200 and 499"},
 		{elb.CreateTargetGroupInput{Name: aws.String("x"), Protocol: types.ProtocolEnumHttp, Port: aws.Int32(80),
@@ -124,7 +124,7 @@ func TestDescribeModifyDeleteTargetGroups(t *testing.T) {
 		t.Errorf("modified %+v", m)
 	}
 	_, err = e.c.ModifyTargetGroup(e.ctx, &elb.ModifyTargetGroupInput{TargetGroupArn: b.TargetGroupArn, HealthCheckTimeoutSeconds: aws.Int32(10)})
-	wantCode(t, err, "ValidationError", "must be smaller than the interval")
+	wantCode(t, err, "ValidationError", "Health check interval must be greater than the timeout.")
 
 	_, err = e.c.DeleteTargetGroup(e.ctx, &elb.DeleteTargetGroupInput{TargetGroupArn: a.TargetGroupArn})
 	wantCode(t, err, "ResourceInUse", "is currently in use by a listener or a rule")
