@@ -88,6 +88,10 @@ var (
 		attr{store.LBAttrXFFHeaderProcessing, "append", oneOf("append", "preserve", "remove")},
 		attr{store.LBAttrHTTP2, "true", boolValue},
 		attr{"waf.fail_open.enabled", "false", boolValue},
+		attr{"health_check_logs.s3.enabled", "false", boolValue},
+		attr{"health_check_logs.s3.bucket", "", anyValue},
+		attr{"health_check_logs.s3.prefix", "", anyValue},
+		attr{"zonal_shift.config.enabled", "false", boolValue},
 	)
 	nlbAttrs = append(slices.Clone(lbCommonAttrs),
 		attr{store.LBAttrCrossZone, "false", boolValue},
@@ -170,6 +174,14 @@ func defaults(set []attr) map[string]string {
 
 func defaultLBAttributes(typ string) map[string]string { return defaults(lbAttrSet(typ)) }
 
+// lbAttributes are lb's attributes: what was stored over the defaults, so
+// that keys added since it was created show with their default.
+func lbAttributes(lb *store.LoadBalancerRecord) map[string]string {
+	m := defaultLBAttributes(lb.Type)
+	maps.Copy(m, lb.Attributes)
+	return m
+}
+
 func defaultTGAttributes(tg *store.TargetGroupRecord) map[string]string {
 	m := defaults(tgAttrSet(tg))
 	if tg.Protocol == store.ProtocolTCP && tg.TargetType == store.TargetTypeIP {
@@ -231,7 +243,7 @@ func (a *API) describeLBAttributes(ctx context.Context, in *DescribeLoadBalancer
 	if err != nil {
 		return nil, err
 	}
-	return &DescribeLoadBalancerAttributesOutput{Attributes: lbAttrsOut(lb.Attributes)}, nil
+	return &DescribeLoadBalancerAttributesOutput{Attributes: lbAttrsOut(lbAttributes(lb))}, nil
 }
 
 func (a *API) modifyLBAttributes(ctx context.Context, in *ModifyLoadBalancerAttributesInput) (*ModifyLoadBalancerAttributesOutput, error) {
@@ -244,10 +256,14 @@ func (a *API) modifyLBAttributes(ctx context.Context, in *ModifyLoadBalancerAttr
 		if lb, err = a.getLB(tx, in.LoadBalancerArn); err != nil {
 			return err
 		}
-		if lb.Attributes == nil {
-			lb.Attributes = defaultLBAttributes(lb.Type)
+		lb.Attributes = lbAttributes(lb)
+		if err := checkLBAttrType(lb.Type, kvs); err != nil {
+			return err
 		}
 		if err := applyAttrs(lb.Attributes, lbAttrSet(lb.Type), "Load balancer", kvs); err != nil {
+			return err
+		}
+		if err := checkLogBuckets(lb.Attributes); err != nil {
 			return err
 		}
 		return store.PutJSON(tx, store.LoadBalancerKey(lb.ID), lb)
@@ -295,6 +311,33 @@ func (a *API) modifyTGAttributes(ctx context.Context, in *ModifyTargetGroupAttri
 		return nil, err
 	}
 	return &ModifyTargetGroupAttributesOutput{Attributes: tgAttrsOut(tg.Attributes)}, nil
+}
+
+// checkLBAttrType refuses a key that only the other type of load balancer
+// has, with AWS's error for it (an unknown key is a ValidationError).
+func checkLBAttrType(typ string, kvs [][2]string) error {
+	other := albAttrs
+	if typ == store.LBTypeApplication {
+		other = nlbAttrs
+	}
+	own := lbAttrSet(typ)
+	for _, kv := range kvs {
+		has := func(at attr) bool { return at.key == kv[0] }
+		if !slices.ContainsFunc(own, has) && slices.ContainsFunc(other, has) {
+			return errs.New(errInvalidConfig, "Load balancer attribute key '%s' is not supported on load balancers with type '%s'", kv[0], typ)
+		}
+	}
+	return nil
+}
+
+// checkLogBuckets: logs cannot be turned on without a bucket to write to.
+func checkLogBuckets(m map[string]string) error {
+	for _, kind := range []string{"access_logs", "connection_logs", "health_check_logs"} {
+		if m[kind+".s3.enabled"] == "true" && m[kind+".s3.bucket"] == "" {
+			return validation("S3Bucket name cannot be empty")
+		}
+	}
+	return nil
 }
 
 // checkTGAttrs checks the rules that tie a target group's attributes

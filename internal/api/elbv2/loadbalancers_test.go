@@ -174,6 +174,7 @@ func TestLoadBalancerAttributesAndDelete(t *testing.T) {
 		{"idle_timeout.timeout_seconds", "0", "between 1 and 4000"},
 		{"no.such.key", "1", "Load balancer attribute key 'no.such.key' is not recognized"},
 		{"routing.http2.enabled", "yes", "'true' or 'false'"},
+		{"access_logs.s3.enabled", "true", "S3Bucket name cannot be empty"}, // logs need a bucket
 	} {
 		_, err := e.c.ModifyLoadBalancerAttributes(e.ctx, &elb.ModifyLoadBalancerAttributesInput{LoadBalancerArn: arn,
 			Attributes: []types.LoadBalancerAttribute{{Key: aws.String(c.k), Value: aws.String(c.v)}}})
@@ -182,7 +183,23 @@ func TestLoadBalancerAttributesAndDelete(t *testing.T) {
 	nlb := e.lb("tcp", types.LoadBalancerTypeEnumNetwork)
 	_, err = e.c.ModifyLoadBalancerAttributes(e.ctx, &elb.ModifyLoadBalancerAttributesInput{LoadBalancerArn: nlb.LoadBalancerArn,
 		Attributes: []types.LoadBalancerAttribute{{Key: aws.String("idle_timeout.timeout_seconds"), Value: aws.String("10")}}})
+	wantCode(t, err, "InvalidConfigurationRequest", "Load balancer attribute key 'idle_timeout.timeout_seconds' is not supported on load balancers with type 'network'")
+	_, err = e.c.ModifyLoadBalancerAttributes(e.ctx, &elb.ModifyLoadBalancerAttributesInput{LoadBalancerArn: nlb.LoadBalancerArn,
+		Attributes: []types.LoadBalancerAttribute{{Key: aws.String("no.such.key"), Value: aws.String("10")}}})
 	wantCode(t, err, "ValidationError", "not recognized")
+	// With a bucket, logs may be turned on; the refused change above left
+	// nothing behind.
+	logs, err := e.c.ModifyLoadBalancerAttributes(e.ctx, &elb.ModifyLoadBalancerAttributesInput{LoadBalancerArn: arn,
+		Attributes: []types.LoadBalancerAttribute{{Key: aws.String("access_logs.s3.enabled"), Value: aws.String("true")},
+			{Key: aws.String("access_logs.s3.bucket"), Value: aws.String("logs")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range logs.Attributes {
+		if k, v := aws.ToString(a.Key), aws.ToString(a.Value); k == "idle_timeout.timeout_seconds" && v != "120" || k == "access_logs.s3.bucket" && v != "logs" {
+			t.Errorf("after the log change %s = %q", k, v)
+		}
+	}
 
 	// Deletion protection, then a delete that takes the listeners with it.
 	tg := e.tg("backends", types.ProtocolEnumHttp, types.TargetTypeEnumIp)
