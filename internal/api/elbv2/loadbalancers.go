@@ -90,6 +90,16 @@ func (a *API) createLoadBalancer(ctx context.Context, in *CreateLoadBalancerInpu
 	for _, m := range in.SubnetMappings {
 		subnets = append(subnets, m.SubnetId)
 	}
+	// Each subnet given stands for an Availability Zone of its own (the
+	// network is flat): a subnet named twice would be two zones.
+	for i, sn := range subnets {
+		if slices.Contains(subnets[:i], sn) {
+			return nil, validation("Subnet '%s' is specified more than once", sn)
+		}
+	}
+	if typ == store.LBTypeApplication && len(subnets) == 1 {
+		return nil, validation("At least two subnets in two different Availability Zones must be specified")
+	}
 	lb := &store.LoadBalancerRecord{
 		ID: newID(), Name: in.Name, Type: typ, Scheme: scheme, State: store.LBStateActive,
 		IPAddressType: ipType, VpcID: defaultVPC, SecurityGroups: slices.Clone(in.SecurityGroups),

@@ -66,6 +66,15 @@ func TestCreateLoadBalancer(t *testing.T) {
 		_, err := e.c.CreateLoadBalancer(e.ctx, &elb.CreateLoadBalancerInput{Name: aws.String(c.name)})
 		wantCode(t, err, "ValidationError", c.msg)
 	}
+	// An ALB spans two zones at least; a subnet stands for one zone once.
+	_, err = e.c.CreateLoadBalancer(e.ctx, &elb.CreateLoadBalancerInput{Name: aws.String("one-zone"), Subnets: []string{"subnet-a"}})
+	wantCode(t, err, "ValidationError", "At least two subnets in two different Availability Zones must be specified")
+	_, err = e.c.CreateLoadBalancer(e.ctx, &elb.CreateLoadBalancerInput{Name: aws.String("twice"), Subnets: []string{"subnet-a", "subnet-b", "subnet-a"}})
+	wantCode(t, err, "ValidationError", "'subnet-a' is specified more than once")
+	if _, err := e.c.CreateLoadBalancer(e.ctx, &elb.CreateLoadBalancerInput{Name: aws.String("nlb-one-zone"), Type: types.LoadBalancerTypeEnumNetwork,
+		Subnets: []string{"subnet-a"}}); err != nil {
+		t.Errorf("a network load balancer in one subnet: %v", err)
+	}
 	_, err = e.c.CreateLoadBalancer(e.ctx, &elb.CreateLoadBalancerInput{Name: aws.String("gw"), Type: types.LoadBalancerTypeEnumGateway})
 	wantCode(t, err, "ValidationError", "gateway")
 	_, err = e.c.CreateLoadBalancer(e.ctx, &elb.CreateLoadBalancerInput{Name: aws.String("bad"), Scheme: "public"})
