@@ -92,6 +92,23 @@ expect "5" "$(elb describe-target-group-attributes --target-group-arn "$tg" --qu
 elb modify-load-balancer-attributes --load-balancer-arn "$lb" --attributes Key=idle_timeout.timeout_seconds,Value=30 >/dev/null
 expect "30" "$(elb describe-load-balancer-attributes --load-balancer-arn "$lb" --query "Attributes[?Key=='idle_timeout.timeout_seconds'].Value")" \
 	"modify-load-balancer-attributes"
+# Listener attributes (aws CLIs older than September 2024 lack the commands).
+if out=$(elb describe-listener-attributes --listener-arn "$listener" \
+	--query "Attributes[?Key=='routing.http.response.server.enabled'].Value" 2>&1); then
+	expect "true" "$out" "describe-listener-attributes (the default)"
+	elb modify-listener-attributes --listener-arn "$listener" --attributes \
+		Key=routing.http.response.server.enabled,Value=false Key=routing.http.response.x_frame_options.header_value,Value=DENY >/dev/null
+	expect "false	DENY" \
+		"$(elb describe-listener-attributes --listener-arn "$listener" --query "Attributes[?Key=='routing.http.response.server.enabled' || Key=='routing.http.response.x_frame_options.header_value'].Value")" \
+		"modify-listener-attributes"
+	expect_error InvalidConfigurationRequest "modify-listener-attributes with an NLB attribute on an HTTP listener" -- \
+		modify-listener-attributes --listener-arn "$listener" --attributes Key=tcp.idle_timeout.seconds,Value=120
+else
+	case "$out" in
+	*"Invalid choice"* | *"invalid choice"*) echo "skip: this aws CLI has no describe-listener-attributes" ;;
+	*) fail "describe-listener-attributes: $out" ;;
+	esac
+fi
 elb modify-target-group --target-group-arn "$tg" --health-check-timeout-seconds 4 >/dev/null
 elb modify-listener --listener-arn "$listener" --default-actions Type=fixed-response,FixedResponseConfig='{StatusCode=404}' >/dev/null
 expect "fixed-response" "$(elb describe-listeners --listener-arns "$listener" --query 'Listeners[0].DefaultActions[0].Type')" "modify-listener"
