@@ -2,8 +2,10 @@ package elbv2_test
 
 import (
 	"encoding/json"
-	"reflect"
+	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -40,13 +42,13 @@ func TestTargetsAndHealth(t *testing.T) {
 	tg := e.tg("web", types.ProtocolEnumHttp, types.TargetTypeEnumIp)
 	arn := aws.ToString(tg.TargetGroupArn)
 	_, err := e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
-		Targets: []types.TargetDescription{target("10.0.0.1", 0), target("10.0.0.2", 9000)}})
+		Targets: []types.TargetDescription{target("127.0.0.91", 0), target("127.0.0.92", 9000)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// No listener forwards to the group: unused, Target.NotInUse.
 	got := rows(e.health(arn))
-	want := []healthRow{{"10.0.0.1", 8080, "unused", "Target.NotInUse"}, {"10.0.0.2", 9000, "unused", "Target.NotInUse"}}
+	want := []healthRow{{"127.0.0.91", 8080, "unused", "Target.NotInUse"}, {"127.0.0.92", 9000, "unused", "Target.NotInUse"}}
 	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("unused: %+v", got)
 	}
@@ -54,19 +56,34 @@ func TestTargetsAndHealth(t *testing.T) {
 	lb := e.alb("web")
 	e.listener(aws.ToString(lb.LoadBalancerArn), e.port(), types.ProtocolEnumHttp, forward(arn))
 	hs := e.health(arn)
-	if r := rows(hs); r[0].state != "initial" || r[0].reason != "Elb.RegistrationInProgress" ||
-		aws.ToString(hs[0].TargetHealth.Description) != "Target registration is in progress" || aws.ToString(hs[0].HealthCheckPort) != "8080" {
+	if r := rows(hs); r[0].state != "initial" || r[0].reason != "Elb.RegistrationInProgress" && r[0].reason != "Elb.InitialHealthChecking" ||
+		aws.ToString(hs[0].HealthCheckPort) != "8080" {
 		t.Fatalf("initial: %+v", r)
 	}
-	e.setHealth(arn, "10.0.0.1", 8080, store.TargetHealthy, "", "")
-	e.setHealth(arn, "10.0.0.2", 9000, store.TargetUnhealthy, store.ReasonResponseCodeMismatch, "Health checks failed with these codes: [502]")
+	// The data plane takes the targets on (Elb.InitialHealthChecking);
+	// only then is the health written below not overwritten by that. Its
+	// checks of these loopback ports fail at once, and a target turns
+	// unhealthy only after a second failure, an interval (30 s) later.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := rows(e.health(arn))
+		if r[0].reason == "Elb.InitialHealthChecking" && r[1].reason == "Elb.InitialHealthChecking" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the data plane did not take the targets on: %+v", r)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.setHealth(arn, "127.0.0.91", 8080, store.TargetHealthy, "", "")
+	e.setHealth(arn, "127.0.0.92", 9000, store.TargetUnhealthy, store.ReasonResponseCodeMismatch, "Health checks failed with these codes: [502]")
 	hs = e.health(arn)
-	if r := rows(hs); r[0] != (healthRow{"10.0.0.1", 8080, "healthy", ""}) || r[1] != (healthRow{"10.0.0.2", 9000, "unhealthy", "Target.ResponseCodeMismatch"}) ||
+	if r := rows(hs); r[0] != (healthRow{"127.0.0.91", 8080, "healthy", ""}) || r[1] != (healthRow{"127.0.0.92", 9000, "unhealthy", "Target.ResponseCodeMismatch"}) ||
 		aws.ToString(hs[1].TargetHealth.Description) != "Health checks failed with these codes: [502]" || hs[0].TargetHealth.Description != nil {
 		t.Fatalf("reported: %+v", r)
 	}
 	// Filtered, and a target that is not registered.
-	r := rows(e.health(arn, target("10.0.0.2", 0), target("10.9.9.9", 0)))
+	r := rows(e.health(arn, target("127.0.0.92", 0), target("10.9.9.9", 0)))
 	if len(r) != 2 || r[0].state != "unhealthy" || r[1] != (healthRow{"10.9.9.9", 8080, "unused", "Target.NotRegistered"}) {
 		t.Fatalf("filtered: %+v", r)
 	}
@@ -74,15 +91,15 @@ func TestTargetsAndHealth(t *testing.T) {
 	// Deregistering drains (delay 300 s by default). The data plane ends
 	// a drain with nothing in flight at once (deleting the record), so the
 	// record the API wrote is read from the store's watch.
-	key := store.TargetKey(arn[len(arn)-16:], "10.0.0.1", 8080)
+	key := store.TargetKey(arn[len(arn)-16:], "127.0.0.91", 8080)
 	var from int64
 	_ = e.h.Server.Store().View(e.ctx, func(tx store.ReadTx) error { from = tx.Rev(); return nil })
 	watch := e.h.Server.Store().Watch(e.ctx, key, from)
 	if _, err := e.c.DeregisterTargets(e.ctx, &elb.DeregisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
-		Targets: []types.TargetDescription{target("10.0.0.1", 0)}}); err != nil {
+		Targets: []types.TargetDescription{target("127.0.0.91", 0)}}); err != nil {
 		t.Fatal(err)
 	}
-	if r := rows(e.health(arn, target("10.0.0.1", 0))); r[0].state != "draining" || r[0].reason != "Target.DeregistrationInProgress" {
+	if r := rows(e.health(arn, target("127.0.0.91", 0))); r[0].state != "draining" || r[0].reason != "Target.DeregistrationInProgress" {
 		t.Fatalf("draining: %+v", r)
 	}
 	var rec store.TargetRecord
@@ -104,31 +121,38 @@ func TestTargetsAndHealth(t *testing.T) {
 	}
 	// Registering again ends the draining.
 	if _, err := e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
-		Targets: []types.TargetDescription{target("10.0.0.1", 8080)}}); err != nil {
+		Targets: []types.TargetDescription{target("127.0.0.91", 8080)}}); err != nil {
 		t.Fatal(err)
 	}
-	if r := rows(e.health(arn, target("10.0.0.1", 0))); r[0].state != "initial" {
+	if r := rows(e.health(arn, target("127.0.0.91", 0))); r[0].state != "initial" {
 		t.Fatalf("re-registered: %+v", r)
 	}
 
 	// Targets that are not registered, or not on that port, are skipped
 	// as AWS does (200, nothing changes).
-	before := rows(e.health(arn))
+	// (The states may move on meanwhile: the data plane checks them.)
+	registered := func() (out []string) {
+		for _, r := range rows(e.health(arn)) {
+			out = append(out, fmt.Sprintf("%s:%d %s", r.id, r.port, r.state))
+		}
+		return out
+	}
+	before := registered()
 	if _, err := e.c.DeregisterTargets(e.ctx, &elb.DeregisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
-		Targets: []types.TargetDescription{target("10.1.1.1", 0), target("10.0.0.1", 8081)}}); err != nil {
+		Targets: []types.TargetDescription{target("10.1.1.1", 0), target("127.0.0.91", 8081)}}); err != nil {
 		t.Fatalf("deregistering targets that are not registered: %v", err)
 	}
-	if after := rows(e.health(arn)); !reflect.DeepEqual(after, before) {
-		t.Errorf("targets after deregistering unregistered ones: %+v, want %+v", after, before)
+	if after := registered(); !slices.Equal(after, before) {
+		t.Errorf("targets after deregistering unregistered ones: %v, want %v", after, before)
 	}
 	_, err = e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
 		Targets: []types.TargetDescription{target("not-an-ip", 0)}})
 	wantCode(t, err, "InvalidTarget", "not a valid IPv4 address")
-	_, err = e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: aws.String(arn + "0"), Targets: []types.TargetDescription{target("10.0.0.1", 0)}})
+	_, err = e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: aws.String(arn + "0"), Targets: []types.TargetDescription{target("127.0.0.91", 0)}})
 	wantCode(t, err, "TargetGroupNotFound")
 	_, err = e.c.DescribeTargetHealth(e.ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(arn + "0")})
 	wantCode(t, err, "TargetGroupNotFound")
-	_, err = e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn, Targets: []types.TargetDescription{target("10.0.0.1", 70000)}})
+	_, err = e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn, Targets: []types.TargetDescription{target("127.0.0.91", 70000)}})
 	wantCode(t, err, "ValidationError")
 }
 
@@ -187,13 +211,13 @@ func TestRegistrationsPerTargetID(t *testing.T) {
 		return err
 	}
 	// Not used by a load balancer yet: no such limit.
-	if err := register(b, "10.0.0.5", 1000, 1149); err != nil {
+	if err := register(b, "127.0.0.95", 42000, 42149); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.c.DeregisterTargets(e.ctx, &elb.DeregisterTargetsInput{TargetGroupArn: b.TargetGroupArn,
 		Targets: func() (ts []types.TargetDescription) {
-			for p := int32(1040); p <= 1149; p++ {
-				ts = append(ts, target("10.0.0.5", p))
+			for p := int32(42040); p <= 42149; p++ {
+				ts = append(ts, target("127.0.0.95", p))
 			}
 			return ts
 		}()}); err != nil {
@@ -202,19 +226,19 @@ func TestRegistrationsPerTargetID(t *testing.T) {
 	lb := e.alb("web")
 	e.listener(aws.ToString(lb.LoadBalancerArn), e.port(), types.ProtocolEnumHttp, forward(aws.ToString(a.TargetGroupArn)))
 	e.listener(aws.ToString(lb.LoadBalancerArn), e.port(), types.ProtocolEnumHttp, forward(aws.ToString(b.TargetGroupArn)))
-	if err := register(a, "10.0.0.5", 1, 60); err != nil { // 40 in b + 60 in a
+	if err := register(a, "127.0.0.95", 41001, 41060); err != nil { // 40 in b + 60 in a
 		t.Fatal(err)
 	}
-	if err := register(a, "10.0.0.6", 1, 60); err != nil { // another target counts apart
+	if err := register(a, "127.0.0.96", 41001, 41060); err != nil { // another target counts apart
 		t.Fatal(err)
 	}
-	err := register(a, "10.0.0.5", 61, 61)
-	wantCode(t, err, "TooManyRegistrationsForTargetId", "10.0.0.5")
+	err := register(a, "127.0.0.95", 41061, 41061)
+	wantCode(t, err, "TooManyRegistrationsForTargetId", "127.0.0.95")
 	if n := len(e.health(aws.ToString(a.TargetGroupArn))); n != 120 {
 		t.Errorf("group a has %d targets after the refused registration, want 120", n)
 	}
 	// Registering a registration that exists again is no new one.
-	if err := register(a, "10.0.0.5", 1, 1); err != nil {
+	if err := register(a, "127.0.0.95", 41001, 41001); err != nil {
 		t.Fatal(err)
 	}
 }
