@@ -344,11 +344,19 @@ const (
 	TGAttrLBCookieDuration    = "stickiness.lb_cookie.duration_seconds"
 	TGAttrAppCookieName       = "stickiness.app_cookie.cookie_name"
 	TGAttrAppCookieDuration   = "stickiness.app_cookie.duration_seconds"
-	TGAttrAlgorithm           = "load_balancing.algorithm.type" // round_robin | least_outstanding_requests
+	TGAttrAlgorithm           = "load_balancing.algorithm.type"               // round_robin | least_outstanding_requests | weighted_random
+	TGAttrAnomalyMitigation   = "load_balancing.algorithm.anomaly_mitigation" // on | off (weighted_random only)
 	TGAttrSlowStart           = "slow_start.duration_seconds"
 
-	AlgorithmRoundRobin  = "round_robin"
-	AlgorithmLeastOutstd = "least_outstanding_requests"
+	AlgorithmRoundRobin     = "round_robin"
+	AlgorithmLeastOutstd    = "least_outstanding_requests"
+	AlgorithmWeightedRandom = "weighted_random"
+)
+
+// Anomaly detection results (TargetRecord.Anomaly).
+const (
+	AnomalyNormal    = "normal"
+	AnomalyAnomalous = "anomalous"
 )
 
 // DeregistrationDelay is how long a deregistered target drains (default
@@ -363,6 +371,12 @@ func (tg *TargetGroupRecord) Algorithm() string {
 		return a
 	}
 	return AlgorithmRoundRobin
+}
+
+// AnomalyMitigation reports whether Automatic Target Weights lower the
+// share of a target found anomalous: only with weighted_random.
+func (tg *TargetGroupRecord) AnomalyMitigation() bool {
+	return tg.Algorithm() == AlgorithmWeightedRandom && tg.Attributes[TGAttrAnomalyMitigation] == "on"
 }
 
 // Stickiness returns whether stickiness is on, its type and the cookie
@@ -442,4 +456,9 @@ type TargetRecord struct {
 	// Since is when State last changed.
 	Since      model.Time `json:"since,omitzero"`
 	DrainUntil model.Time `json:"drainUntil,omitzero"`
+	// Anomaly is the data plane's latest anomaly detection result
+	// (Anomaly*; empty: none yet, shown as normal), and Mitigating whether
+	// anomaly mitigation holds the target below its full share.
+	Anomaly    string `json:"anomaly,omitzero"`
+	Mitigating bool   `json:"mitigating,omitzero"`
 }

@@ -114,8 +114,8 @@ var (
 		attr{store.TGAttrLBCookieDuration, "86400", intRange(1, 604800)},
 		attr{store.TGAttrAppCookieName, "", appCookieName},
 		attr{store.TGAttrAppCookieDuration, "86400", intRange(1, 604800)},
-		attr{store.TGAttrAlgorithm, store.AlgorithmRoundRobin, oneOf(store.AlgorithmRoundRobin, store.AlgorithmLeastOutstd)},
-		attr{"load_balancing.algorithm.anomaly_mitigation", "off", oneOf("off")},
+		attr{store.TGAttrAlgorithm, store.AlgorithmRoundRobin, oneOf(store.AlgorithmRoundRobin, store.AlgorithmLeastOutstd, store.AlgorithmWeightedRandom)},
+		attr{store.TGAttrAnomalyMitigation, "off", oneOf("on", "off")},
 		attr{store.TGAttrSlowStart, "0", slowStart},
 	)
 	tcpTGAttrs = append(slices.Clone(tgCommonAttrs),
@@ -346,10 +346,32 @@ func checkTGAttrs(m map[string]string) error {
 	if m[store.TGAttrStickinessType] == "app_cookie" && m[store.TGAttrStickinessEnabled] == "true" && m[store.TGAttrAppCookieName] == "" {
 		return errs.New(errInvalidConfig, "The attribute 'stickiness.app_cookie.cookie_name' must be specified for stickiness type 'app_cookie'")
 	}
+	if err := checkWeightedRandom(m); err != nil {
+		return err
+	}
 	// "This attribute can only be configured when
 	// target_health_state.unhealthy.connection_termination.enabled is false."
 	if v, ok := m[tgAttrUnhealthyDraining]; ok && v != "0" && m[tgAttrUnhealthyTermination] == "true" {
 		return errs.New(errInvalidConfig, "The attribute '%s' can only be set when '%s' is 'false'", tgAttrUnhealthyDraining, tgAttrUnhealthyTermination)
+	}
+	return nil
+}
+
+// checkWeightedRandom: anomaly mitigation is "only available when
+// load_balancing.algorithm.type is weighted_random" (API reference,
+// TargetGroupAttribute), and the weighted random algorithm takes neither
+// slow start mode nor sticky sessions (ALB user guide, routing
+// algorithms).
+func checkWeightedRandom(m map[string]string) error {
+	random := m[store.TGAttrAlgorithm] == store.AlgorithmWeightedRandom
+	switch {
+	case m[store.TGAttrAnomalyMitigation] == "on" && !random:
+		return errs.New(errInvalidConfig, "The attribute '%s' can only be 'on' when '%s' is '%s'",
+			store.TGAttrAnomalyMitigation, store.TGAttrAlgorithm, store.AlgorithmWeightedRandom)
+	case random && m[store.TGAttrSlowStart] != "" && m[store.TGAttrSlowStart] != "0":
+		return errs.New(errInvalidConfig, "Slow start mode cannot be enabled with the '%s' load balancing algorithm", store.AlgorithmWeightedRandom)
+	case random && m[store.TGAttrStickinessEnabled] == "true":
+		return errs.New(errInvalidConfig, "Sticky sessions cannot be enabled with the '%s' load balancing algorithm", store.AlgorithmWeightedRandom)
 	}
 	return nil
 }

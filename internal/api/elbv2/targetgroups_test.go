@@ -179,7 +179,9 @@ func TestTargetGroupAttributes(t *testing.T) {
 	for _, c := range []struct{ k, v, code, msg string }{
 		{"deregistration_delay.timeout_seconds", "3601", "ValidationError", "between 0 and 3600"},
 		{"stickiness.type", "source_ip", "ValidationError", "must be one of"},
-		{"load_balancing.algorithm.type", "weighted_random", "ValidationError", "must be one of"},
+		{"load_balancing.algorithm.type", "random", "ValidationError", "must be one of"},
+		// Stickiness is on: the weighted random algorithm does not take it.
+		{"load_balancing.algorithm.type", "weighted_random", "InvalidConfigurationRequest", "Sticky sessions"},
 		{"proxy_protocol_v2.enabled", "true", "ValidationError", "Target group attribute key 'proxy_protocol_v2.enabled' is not recognized"},
 		{"stickiness.type", "app_cookie", "InvalidConfigurationRequest", "cookie_name"},
 	} {

@@ -202,10 +202,18 @@ func (a *API) describeTargetHealth(ctx context.Context, in *DescribeTargetHealth
 	if err != nil {
 		return nil, err
 	}
+	anomalies := includesAnomalies(tg, in.Include)
 	out := &DescribeTargetHealthOutput{TargetHealthDescriptions: []TargetHealthDescription{}}
+	described := func(r *store.TargetRecord) TargetHealthDescription {
+		d := healthOut(tg, r, inUse)
+		if anomalies {
+			d.AnomalyDetection = anomalyOut(r)
+		}
+		return d
+	}
 	if len(in.Targets) == 0 {
 		for _, r := range recs {
-			out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, healthOut(tg, r, inUse))
+			out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, described(r))
 		}
 		return out, nil
 	}
@@ -213,7 +221,7 @@ func (a *API) describeTargetHealth(ctx context.Context, in *DescribeTargetHealth
 		found := false
 		for _, r := range recs {
 			if r.ID == t.Id && (t.Port == nil || *t.Port == r.Port) {
-				out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, healthOut(tg, r, inUse))
+				out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, described(r))
 				found = true
 			}
 		}
@@ -224,6 +232,34 @@ func (a *API) describeTargetHealth(ctx context.Context, in *DescribeTargetHealth
 		}
 	}
 	return out, nil
+}
+
+// includesAnomalies: Include names AnomalyDetection (or All) and the group
+// is one the Application Load Balancer's anomaly detection watches (HTTP).
+func includesAnomalies(tg *store.TargetGroupRecord, include []DescribeTargetHealthInputIncludeEnum) bool {
+	if tg.Protocol == store.ProtocolTCP {
+		return false
+	}
+	for _, v := range include {
+		if v == DescribeTargetHealthInputIncludeEnumAnomalyDetection || v == DescribeTargetHealthInputIncludeEnumAll {
+			return true
+		}
+	}
+	return false
+}
+
+// anomalyOut is what the data plane last found of the target: normal
+// until it found otherwise ("If no anomalies were detected, the result is
+// normal").
+func anomalyOut(r *store.TargetRecord) *AnomalyDetection {
+	ad := &AnomalyDetection{Result: AnomalyResultEnumNormal, MitigationInEffect: MitigationInEffectEnumNo}
+	if r.Anomaly == store.AnomalyAnomalous {
+		ad.Result = AnomalyResultEnumAnomalous
+	}
+	if r.Mitigating {
+		ad.MitigationInEffect = MitigationInEffectEnumYes
+	}
+	return ad
 }
 
 // healthOut is a target's health as DescribeTargetHealth shows it: the
