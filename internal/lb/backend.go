@@ -37,8 +37,17 @@ type backend struct {
 	gone atomic.Bool
 	pool connPool
 
-	mu     sync.Mutex // guards health
-	health health
+	// answered and failed count exchanges with the target for anomaly
+	// detection; det is the detector's own; weight is the share weighted
+	// random routing gives it (0: full).
+	answered atomic.Int64
+	failed   atomic.Int64
+	det      detState
+	weight   atomic.Int32
+
+	mu      sync.Mutex // guards health and anomaly
+	health  health
+	anomaly anomaly
 }
 
 // health is a target's in-memory health as its checker last found it.

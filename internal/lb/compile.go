@@ -51,6 +51,11 @@ func (l *LB) compile() (*snapshot, map[string]*store.TargetGroupRecord) {
 		owner[lr.Port] = lbr
 		snap.listeners[lr.Port] = c.listener(lbr, lr, rules[lr.ID])
 	}
+	for _, g := range c.groups {
+		if g != nil {
+			snap.groups = append(snap.groups, g)
+		}
+	}
 	return snap, c.used
 }
 
@@ -198,7 +203,13 @@ func (c *compiler) group(id string) *groupSnap {
 		return nil
 	}
 	c.used[id] = tg
-	g := &groupSnap{id: id, arn: tg.Arn, rr: new(atomic.Uint32), leastOut: tg.Algorithm() == store.AlgorithmLeastOutstd}
+	g := &groupSnap{
+		id: id, arn: tg.Arn, rr: new(atomic.Uint32),
+		leastOut: tg.Algorithm() == store.AlgorithmLeastOutstd,
+		random:   tg.Algorithm() == store.AlgorithmWeightedRandom,
+		detect:   tg.Protocol == store.ProtocolHTTP,
+		mitigate: tg.AnomalyMitigation(),
+	}
 	if on, typ, d, _ := tg.Stickiness(); on && (typ == "lb_cookie" || typ == "source_ip") {
 		g.sticky, g.stickyFor = typ, d
 	}

@@ -12,9 +12,9 @@
 // run a reverse proxy — a lean HTTP/1.1 engine of its own (h1*.go: one
 // goroutine per client connection, synchronous keep-alive pools per
 // target, no per-request goroutine hand-offs) — with rule conditions,
-// forward/fixed-response/redirect actions, round robin or least
-// outstanding requests and stickiness, and the listener's response
-// header attributes (respheaders.go: ALB's Server header on its own
+// forward/fixed-response/redirect actions, round robin, least
+// outstanding requests or weighted random and stickiness, and the
+// listener's response header attributes (respheaders.go: ALB's Server header on its own
 // answers, HSTS, CORS and the other added headers, compiled into the
 // snapshot); TCP listeners (network load balancers) splice connections,
 // closing a flow idle for the listener's tcp.idle_timeout.seconds.
@@ -26,6 +26,13 @@
 // through the API) gets no new requests; the data plane deletes its
 // record when its requests in flight are done or its deregistration delay
 // is over.
+//
+// Anomaly detection (anomaly.go, ALB's Automatic Target Weights) counts
+// each HTTP target's answers on the hot path; once a window a detector
+// compares each target's failure rate (5xx, no answer) with the rest of
+// its group's, writes the result to the target record, and for weighted
+// random groups with anomaly mitigation on lowers an anomalous target's
+// weight, restoring it step by step once the target recovers.
 //
 // It imports the standard library, internal/store and internal/model.
 package lb

@@ -139,4 +139,18 @@ func TestHotPathAllocs(t *testing.T) {
 			t.Errorf("%s: %v allocations per request, want 0", c.name, allocs)
 		}
 	}
+	// Picking a target by weighted random, with and without anomaly
+	// mitigation's weights, and counting its answer.
+	bs := []*backend{newBackend(targetKey{id: "a"}, ""), newBackend(targetKey{id: "b"}, ""), newBackend(targetKey{id: "c"}, "")}
+	bs[2].setShare(minWeight)
+	for _, mitigate := range []bool{false, true} {
+		g := &groupSnap{routable: bs, random: true, mitigate: mitigate}
+		allocs := testing.AllocsPerRun(100, func() {
+			b := g.pick("", bs[0])
+			b.answer(503)
+		})
+		if allocs != 0 {
+			t.Errorf("weighted random (mitigation %v): %v allocations per pick, want 0", mitigate, allocs)
+		}
+	}
 }

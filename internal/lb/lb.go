@@ -42,6 +42,9 @@ type LB struct {
 	// (tcp.idle_timeout.seconds) lasts: a second, or less in a test, which
 	// cannot wait out the attribute's minimum of 60.
 	attrSecond time.Duration
+	// anomalyWindow is how often anomaly detection folds in the answers
+	// targets gave (a test shortens it).
+	anomalyWindow time.Duration
 
 	wg sync.WaitGroup // checkers, drainers, listener goroutines
 }
@@ -76,6 +79,8 @@ func New(d Deps) *LB {
 		dialTimeout: targetDialTimeout,
 		tcpIdle:     tcpIdleTimeout,
 		attrSecond:  time.Second,
+
+		anomalyWindow: time.Second,
 	}
 	l.writer = newWriter(d.Store, d.Now, d.Logger)
 	l.snap.Store(&snapshot{listeners: map[int32]*listenerSnap{}})
@@ -92,6 +97,7 @@ func (l *LB) Run(ctx context.Context) error {
 	wctx, stopWriter := context.WithCancel(context.Background())
 	writerDone := make(chan struct{})
 	go func() { defer close(writerDone); l.writer.run(wctx) }()
+	l.wg.Go(func() { l.runDetector(ctx) })
 	defer func() {
 		l.shutdown()
 		stopWriter()

@@ -132,6 +132,9 @@ func (hc *h1conn) proxy(ls *listenerSnap, g *groupSnap, b *backend) outcome {
 	defer b.release()
 	for try := 0; ; try++ {
 		bc, reused, err := b.getConn(try > 0, hc.l.dialTimeout)
+		if err != nil {
+			b.answer(0)
+		}
 		if err != nil && isTimeout(err) {
 			if hc.local(errorPages[504], hc.req.keepAlive()) {
 				return doneKeep
@@ -141,10 +144,12 @@ func (hc *h1conn) proxy(ls *listenerSnap, g *groupSnap, b *backend) outcome {
 		if err != nil {
 			return retryOther
 		}
+		hc.resp.status = 0 // stays 0 unless an answer comes
 		out, stale := hc.exchange(bc, reused, ls, g, b)
 		if stale && try == 0 {
-			continue
+			continue // a pooled connection the target had closed: not its failure
 		}
+		b.answer(hc.resp.status)
 		return out
 	}
 }

@@ -13,6 +13,7 @@ import (
 // flag — lives in the backends, behind atomics.
 type snapshot struct {
 	listeners map[int32]*listenerSnap // by port
+	groups    []*groupSnap            // every target group some listener forwards to
 	rev       int64                   // store revision it was built from
 }
 
@@ -113,13 +114,17 @@ func (f *forwardSnap) pickGroup(cookie string) *groupSnap {
 // groupSnap is a target group as routing sees it: the backends that may get
 // new requests now.
 type groupSnap struct {
-	id        string
-	arn       string
-	routable  []*backend
-	leastOut  bool // least outstanding requests, else round robin
-	rr        *atomic.Uint32
-	sticky    string // "", lb_cookie, source_ip
-	stickyFor time.Duration
+	id       string
+	arn      string
+	routable []*backend
+	leastOut bool // least outstanding requests
+	random   bool // weighted random; else (neither) round robin
+	// detect: anomaly detection watches the group (HTTP); mitigate:
+	// weighted random follows the weights it sets.
+	detect, mitigate bool
+	rr               *atomic.Uint32
+	sticky           string // "", lb_cookie, source_ip
+	stickyFor        time.Duration
 }
 
 // pick chooses a backend by the group's algorithm, preferring the one the
@@ -135,6 +140,9 @@ func (g *groupSnap) pick(stickyKey string, skip *backend) *backend {
 				return b
 			}
 		}
+	}
+	if g.random {
+		return g.pickRandom(skip)
 	}
 	start := int(g.rr.Add(1)) % n
 	if !g.leastOut {
@@ -159,6 +167,38 @@ func (g *groupSnap) pick(stickyKey string, skip *backend) *backend {
 		best = g.routable[start]
 	}
 	return best
+}
+
+// pickRandom draws a routable backend other than skip (unless it is the
+// only one): uniformly, or by the weights anomaly mitigation sets.
+func (g *groupSnap) pickRandom(skip *backend) *backend {
+	n := len(g.routable)
+	if !g.mitigate {
+		i := rand.IntN(n)
+		if g.routable[i] == skip && n > 1 {
+			i = (i + 1 + rand.IntN(n-1)) % n
+		}
+		return g.routable[i]
+	}
+	total := 0
+	for _, b := range g.routable {
+		if b != skip {
+			total += b.share()
+		}
+	}
+	if total == 0 {
+		return g.routable[rand.IntN(n)]
+	}
+	x := rand.IntN(total)
+	for _, b := range g.routable {
+		if b == skip {
+			continue
+		}
+		if x -= b.share(); x < 0 {
+			return b
+		}
+	}
+	return g.routable[n-1]
 }
 
 type redirectSnap struct {

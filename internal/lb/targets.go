@@ -27,7 +27,13 @@ func (l *LB) syncTargets() {
 		if e == nil {
 			e = &entry{b: newBackend(k, addr)}
 			e.b.health = initialHealth(rec)
+			// A verdict stands until new evidence; a mitigation does not
+			// outlive the backend (its weight starts full): say so.
+			e.b.anomaly = anomaly{result: rec.Anomaly}
 			l.targets[k] = e
+			if rec.Mitigating {
+				l.writer.enqueue(e.b)
+			}
 		}
 		if rec.State == store.TargetDraining {
 			l.startDrain(e, rec.DrainUntil.Time)

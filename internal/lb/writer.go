@@ -90,7 +90,7 @@ func (w *writer) flush(ctx context.Context) {
 			if b.gone.Load() {
 				continue
 			}
-			if err := writeHealth(tx, k, b.healthNow(), now); err != nil {
+			if err := writeHealth(tx, k, b.healthNow(), b.anomalyNow(), now); err != nil {
 				return err
 			}
 		}
@@ -123,17 +123,23 @@ func (w *writer) flush(ctx context.Context) {
 	}
 }
 
-func writeHealth(tx store.Tx, k targetKey, h health, now model.Time) error {
+// writeHealth writes a target's health and anomaly detection result to
+// its record when they differ from what it shows.
+func writeHealth(tx store.Tx, k targetKey, h health, a anomaly, now model.Time) error {
 	key := store.TargetKey(k.tg, k.id, k.port)
 	var rec store.TargetRecord
 	ok, err := getJSON(tx, key, &rec)
 	if err != nil || !ok || rec.State == store.TargetDraining {
 		return err
 	}
-	if rec.State == h.state && rec.Reason == h.reason && rec.Description == h.desc {
+	sameHealth := rec.State == h.state && rec.Reason == h.reason && rec.Description == h.desc
+	if sameHealth && rec.Anomaly == a.result && rec.Mitigating == a.mitigating {
 		return nil
 	}
-	rec.State, rec.Reason, rec.Description, rec.Since = h.state, h.reason, h.desc, now
+	if !sameHealth {
+		rec.State, rec.Reason, rec.Description, rec.Since = h.state, h.reason, h.desc, now
+	}
+	rec.Anomaly, rec.Mitigating = a.result, a.mitigating
 	return store.PutJSON(tx, key, &rec)
 }
 

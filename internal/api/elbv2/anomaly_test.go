@@ -1,8 +1,14 @@
 package elbv2_test
 
 import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -113,4 +119,70 @@ func TestDescribeTargetHealthInclude(t *testing.T) {
 	}
 	_, err = e.c.DescribeTargetHealth(e.ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: tg.TargetGroupArn, Include: []types.DescribeTargetHealthInputIncludeEnum{"Bogus"}})
 	wantCode(t, err, "ValidationError", "enum value set")
+}
+
+// TestAnomalyDetectionEndToEnd: a target answering 500s behind a weighted
+// random group with anomaly mitigation on shows anomalous, mitigation in
+// effect, in DescribeTargetHealth — found by the data plane.
+func TestAnomalyDetectionEndToEnd(t *testing.T) {
+	e := start(t)
+	tg := e.tg("web", types.ProtocolEnumHttp, types.TargetTypeEnumIp)
+	arn := aws.ToString(tg.TargetGroupArn)
+	if _, err := e.setTGAttrs(tg.TargetGroupArn, "load_balancing.algorithm.type", "weighted_random",
+		"load_balancing.algorithm.anomaly_mitigation", "on"); err != nil {
+		t.Fatal(err)
+	}
+	var targets []types.TargetDescription
+	var badPort int32
+	for i, name := range []string{"a", "b", "bad"} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if name == "bad" && r.Header.Get("User-Agent") != "ELB-HealthChecker/2.0" {
+				w.WriteHeader(http.StatusInternalServerError)
+				return
+			}
+			_, _ = io.WriteString(w, name)
+		}))
+		t.Cleanup(srv.Close)
+		port := int32(srv.Listener.Addr().(*net.TCPAddr).Port)
+		targets = append(targets, target("127.0.0.1", port))
+		if i == 2 {
+			badPort = port
+		}
+	}
+	if _, err := e.c.RegisterTargets(e.ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn, Targets: targets}); err != nil {
+		t.Fatal(err)
+	}
+	lb := e.alb("web")
+	port := e.port()
+	e.listener(aws.ToString(lb.LoadBalancerArn), port, types.ProtocolEnumHttp, forward(arn))
+	url := "http://" + net.JoinHostPort(lbAddress, strconv.Itoa(int(port))) + "/"
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := e.c.DescribeTargetHealth(e.ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: tg.TargetGroupArn,
+			Include: []types.DescribeTargetHealthInputIncludeEnum{types.DescribeTargetHealthInputIncludeEnumAnomaly}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bad *types.AnomalyDetection
+		for _, d := range out.TargetHealthDescriptions {
+			if aws.ToInt32(d.Target.Port) == badPort {
+				bad = d.AnomalyDetection
+			} else if d.AnomalyDetection == nil || d.AnomalyDetection.Result != types.AnomalyResultEnumNormal {
+				t.Fatalf("target %d: %+v, want normal", aws.ToInt32(d.Target.Port), d.AnomalyDetection)
+			}
+		}
+		if bad != nil && bad.Result == types.AnomalyResultEnumAnomalous && bad.MitigationInEffect == types.MitigationInEffectEnumYes {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the 500-answering target was not found anomalous: %+v", bad)
+		}
+		for range 20 {
+			if resp, err := client.Get(url); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+	}
 }
