@@ -14,9 +14,9 @@
 // target, no per-request goroutine hand-offs) — with rule conditions,
 // forward/fixed-response/redirect actions, round robin, least
 // outstanding requests or weighted random and stickiness, and the
-// listener's response header attributes (respheaders.go: ALB's Server header on its own
-// answers, HSTS, CORS and the other added headers, compiled into the
-// snapshot); TCP listeners (network load balancers) splice connections,
+// listener's response header attributes (respheaders.go: ALB's Server
+// header on its own answers, HSTS, CORS and the other added headers,
+// compiled into the snapshot); TCP listeners (network load balancers) splice connections,
 // closing a flow idle for the listener's tcp.idle_timeout.seconds.
 //
 // Active health checks run for every target of a group a listener
