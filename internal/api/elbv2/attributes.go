@@ -218,21 +218,26 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-func lbAttrsOut(m map[string]string) []LoadBalancerAttribute {
-	out := []LoadBalancerAttribute{}
+// attrKV is the shape the model's LoadBalancerAttribute,
+// TargetGroupAttribute and ListenerAttribute share.
+type attrKV = struct {
+	Key   string `json:"Key,omitzero"`
+	Value string `json:"Value"`
+}
+
+// attrsOut lists attributes as the API answers them, sorted by key.
+func attrsOut[T ~attrKV](m map[string]string) []T {
+	out := []T{}
 	for _, k := range sortedKeys(m) {
-		out = append(out, LoadBalancerAttribute{Key: k, Value: m[k]})
+		out = append(out, T{Key: k, Value: m[k]})
 	}
 	return out
 }
 
-func tgAttrsOut(m map[string]string) []TargetGroupAttribute {
-	out := []TargetGroupAttribute{}
-	for _, k := range sortedKeys(m) {
-		out = append(out, TargetGroupAttribute{Key: k, Value: m[k]})
-	}
-	return out
+func lbAttrsOut(m map[string]string) []LoadBalancerAttribute {
+	return attrsOut[LoadBalancerAttribute](m)
 }
+func tgAttrsOut(m map[string]string) []TargetGroupAttribute { return attrsOut[TargetGroupAttribute](m) }
 
 func (a *API) describeLBAttributes(ctx context.Context, in *DescribeLoadBalancerAttributesInput) (*DescribeLoadBalancerAttributesOutput, error) {
 	var lb *store.LoadBalancerRecord

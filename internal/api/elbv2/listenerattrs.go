@@ -160,13 +160,7 @@ func modifyListenerAttrs(lb *store.LoadBalancerRecord, l *store.ListenerRecord, 
 	return nil
 }
 
-func listenerAttrsOut(m map[string]string) []ListenerAttribute {
-	out := []ListenerAttribute{}
-	for _, k := range sortedKeys(m) {
-		out = append(out, ListenerAttribute{Key: k, Value: m[k]})
-	}
-	return out
-}
+func listenerAttrsOut(m map[string]string) []ListenerAttribute { return attrsOut[ListenerAttribute](m) }
 
 func (a *API) describeListenerAttributes(ctx context.Context, in *DescribeListenerAttributesInput) (*DescribeListenerAttributesOutput, error) {
 	var attrs map[string]string
