@@ -55,19 +55,7 @@ type h1conn struct {
 }
 
 func (s *h1server) serve() {
-	var delay time.Duration
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			return
-		}
-		delay = 0
+	acceptLoop(s.ln, func(c net.Conn) {
 		remote := c.RemoteAddr().String()
 		hc := &h1conn{
 			l: s.l, srv: s, port: s.port, c: c, remote: remote, ip: clientIP(remote), idle: s.idle,
@@ -75,10 +63,10 @@ func (s *h1server) serve() {
 		}
 		if !s.add(hc) {
 			_ = c.Close()
-			continue
+			return
 		}
 		s.l.wg.Go(hc.serve)
-	}
+	})
 }
 
 func (s *h1server) add(hc *h1conn) bool {

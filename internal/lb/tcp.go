@@ -12,9 +12,26 @@ import (
 
 // serveTCP accepts a TCP listener's connections until its socket closes.
 func (l *LB) serveTCP(s *serving) {
+	acceptLoop(s.ln, func(c net.Conn) {
+		if !s.tcp.add(c) {
+			_ = c.Close()
+			return
+		}
+		l.wg.Go(func() {
+			defer s.tcp.remove(c)
+			defer c.Close()
+			l.proxyTCP(c, s.port, s.tcp)
+		})
+	})
+}
+
+// acceptLoop hands each connection ln accepts to handle until ln closes.
+// A temporary failure (out of file descriptors) is waited out with a
+// growing pause, as net/http's Server does, instead of ending the loop.
+func acceptLoop(ln net.Listener, handle func(net.Conn)) {
 	var delay time.Duration
 	for {
-		c, err := s.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -25,15 +42,7 @@ func (l *LB) serveTCP(s *serving) {
 			return
 		}
 		delay = 0
-		if !s.tcp.add(c) {
-			_ = c.Close()
-			continue
-		}
-		l.wg.Go(func() {
-			defer s.tcp.remove(c)
-			defer c.Close()
-			l.proxyTCP(c, s.port, s.tcp)
-		})
+		handle(c)
 	}
 }
 
