@@ -156,6 +156,12 @@ func postForm(t *testing.T, url, body string, hdr map[string]string) rawQueryRes
 	for k, v := range hdr {
 		r.Header.Set(k, v)
 	}
+	return sendQuery(t, r)
+}
+
+// sendQuery sends r and reads the Query error envelope of the answer.
+func sendQuery(t *testing.T, r *http.Request) rawQueryResponse {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(r)
 	if err != nil {
 		t.Fatal(err)
@@ -195,17 +201,7 @@ func signedForm(t *testing.T, url, service, body string) rawQueryResponse {
 	r, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	signFor(t, r, body, service)
-	resp, err := http.DefaultClient.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var e struct {
-		Error struct{ Type, Code, Message string }
-	}
-	_ = xml.Unmarshal(raw, &e)
-	return rawQueryResponse{resp.StatusCode, resp.Header.Get("Content-Type"), e.Error.Code, e.Error.Type, e.Error.Message}
+	return sendQuery(t, r)
 }
 
 func TestQueryRouterProtocolErrors(t *testing.T) {
